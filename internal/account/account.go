@@ -1,0 +1,121 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// User is a Renran account.
+type User struct {
+	ID           int64
+	Username     string
+	Mobile       string // empty when none
+	Email        string // lower-case; empty when none
+	Nickname     string
+	Avatar       string
+	PasswordHash string // argon2id PHC string; empty: no password
+	TokenVersion int64
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// ProviderQQ names QQ Connect identities.
+const ProviderQQ = "qq"
+
+// Identity is a QQ identity bound to a user. Tokens are sealed (encrypted) before they
+// reach the store.
+type Identity struct {
+	ID             int64
+	Provider       string
+	AppID          string // an openid belongs to one QQ app
+	OpenID         string
+	UnionID        string // empty unless the app has the unionid permission
+	UserID         int64
+	Nickname       string // QQ nickname when bound
+	Avatar         string
+	AccessToken    []byte // sealed
+	RefreshToken   []byte // sealed
+	TokenExpiresAt time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// AuditEvent records a security-relevant event.
+type AuditEvent struct {
+	UserID    int64 // 0 when unknown
+	Event     string
+	IP        string
+	UserAgent string
+	Detail    string // never a secret
+	At        time.Time
+}
+
+// Audit event names.
+const (
+	EventLoginOK     = "login_ok"
+	EventLoginFailed = "login_failed"
+	EventQQLogin     = "qq_login"
+	EventQQBind      = "qq_bind"
+	EventRegister    = "register"
+	EventLogout      = "logout"
+	EventLogoutAll   = "logout_all"
+)
+
+// ErrNoRows is returned by a Store for a lookup that found nothing.
+var ErrNoRows = errors.New("account: no rows")
+
+// Store keeps users, identities and audit events. Implementations translate unique
+// constraint violations into ErrQQBound, ErrAccountHasQQ, ErrMobileTaken, ErrNicknameTaken,
+// ErrUsernameTaken or ErrEmailTaken.
+type Store interface {
+	UserByID(ctx context.Context, id int64) (User, error)
+	// UserByLogin finds a user by exactly one of username, mobile or (lower-case) email.
+	UserByLogin(ctx context.Context, kind LoginKind, value string) (User, error)
+	// IdentityByOpenID returns a bound identity and its user in one read.
+	IdentityByOpenID(ctx context.Context, provider, appID, openID string) (Identity, User, error)
+	IdentitiesByUser(ctx context.Context, userID int64) ([]Identity, error)
+	CreateUser(ctx context.Context, u User) (User, error)
+	// CreateUserWithIdentity creates the user and binds the identity in one transaction.
+	CreateUserWithIdentity(ctx context.Context, u User, id Identity) (User, Identity, error)
+	BindIdentity(ctx context.Context, id Identity) (Identity, error)
+	UpdateIdentityTokens(ctx context.Context, ids []Identity) error
+	AppendAudit(ctx context.Context, events []AuditEvent) error
+	BumpTokenVersion(ctx context.Context, userID int64) (int64, error)
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	Ping(ctx context.Context) error
+}
+
+// KV holds short-lived records with a time to live. Take is an atomic get-and-delete.
+type KV interface {
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error)
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Take(ctx context.Context, key string) ([]byte, bool, error)
+	Delete(ctx context.Context, key string) error
+	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	TTL(ctx context.Context, key string) (time.Duration, error)
+	Ping(ctx context.Context) error
+}
+
+// SMS sends verification codes.
+type SMS interface {
+	SendCode(ctx context.Context, mobile, code string, ttl time.Duration) error
+}
+
+// Captcha verifies a Tencent captcha ticket. A nil Captcha means captcha is off.
+type Captcha interface {
+	Verify(ctx context.Context, ticket, randstr, ip string) error
+}
+
+// Client describes who is asking: for throttling and the audit log.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// CaptchaAnswer is what Tencent's front-end callback gives.
+type CaptchaAnswer struct {
+	Ticket, Randstr string
+}

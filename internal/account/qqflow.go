@@ -1,0 +1,353 @@
+package account
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/renran/accounts/internal/qq"
+)
+
+// QQStart is the beginning of a QQ login: where to send the browser, and the state the
+// browser must keep in its cookie.
+type QQStart struct {
+	URL   string
+	State string
+	Next  string
+}
+
+type stateRecord struct {
+	Next string `json:"next"`
+}
+
+// BeginQQ mints a state (256 random bits, URL-safe), remembers the sanitised next with it
+// on the server for StateTTL, and builds QQ's authorize URL.
+func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool) (QQStart, error) {
+	next = SafeNext(next)
+	state := randomToken(32)
+	rec, _ := json.Marshal(stateRecord{Next: next})
+	if err := s.kv.Set(ctx, "qqstate:"+digest(state), rec, StateTTL); err != nil {
+		return QQStart{}, fmt.Errorf("account: store state: %w", err)
+	}
+	return QQStart{URL: s.qq.AuthorizeURL(state, mobile), State: state, Next: next}, nil
+}
+
+// QQCallback is what the callback page forwards: QQ's code and state, and the state the
+// browser's cookie holds.
+type QQCallback struct {
+	Code        string
+	State       string
+	CookieState string
+	Client      Client
+}
+
+// QQResult is either a login (a returning user) or a pending identity (a first-time user
+// who must bind an existing account or register).
+type QQResult struct {
+	Login   *Login
+	Pending *Pending
+}
+
+// Pending is a first-time QQ user waiting to bind or register. Handle goes to the page;
+// Browser goes only into an HttpOnly cookie; both are needed to use it.
+type Pending struct {
+	Handle   string
+	Browser  string
+	Nickname string
+	Avatar   string
+	Next     string
+}
+
+// pendingRecord is kept server-side, sealed, under a digest of the handle. The QQ tokens
+// never leave the server.
+type pendingRecord struct {
+	AppID     string    `json:"app_id"`
+	OpenID    string    `json:"openid"`
+	UnionID   string    `json:"unionid,omitempty"`
+	Nickname  string    `json:"nickname"`
+	Avatar    string    `json:"avatar"`
+	Access    string    `json:"access"`
+	Refresh   string    `json:"refresh"`
+	ExpiresIn int64     `json:"expires_in"`
+	Next      string    `json:"next"`
+	Browser   []byte    `json:"browser"` // SHA-256 of the browser secret
+	Attempts  int       `json:"attempts"`
+	Expires   time.Time `json:"expires"`
+}
+
+// FinishQQ handles QQ's callback. The state is checked against the browser's cookie and
+// used up before anything else, so a bad state costs no call to QQ. Then the code is
+// exchanged once (fmt=json&need_openid=1 gives the openid with the token), and a bound
+// openid logs in: one call to QQ for a returning user. No transaction is open meanwhile.
+func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error) {
+	if cb.State == "" || len(cb.State) > 128 || len(cb.CookieState) != len(cb.State) ||
+		subtle.ConstantTimeCompare([]byte(cb.State), []byte(cb.CookieState)) != 1 {
+		return QQResult{}, ErrStateInvalid
+	}
+	raw, ok, err := s.kv.Take(ctx, "qqstate:"+digest(cb.State))
+	if err != nil {
+		return QQResult{}, fmt.Errorf("account: take state: %w", err)
+	}
+	if !ok {
+		return QQResult{}, ErrStateInvalid
+	}
+	var st stateRecord
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return QQResult{}, ErrStateInvalid
+	}
+	if cb.Code == "" || len(cb.Code) > 256 {
+		return QQResult{}, ErrQQCancelled
+	}
+
+	tok, err := s.qq.Exchange(ctx, cb.Code)
+	if err != nil {
+		return QQResult{}, s.qqErr("exchange code", err)
+	}
+	me := qq.Me{OpenID: tok.OpenID}
+	if me.OpenID == "" {
+		if me, err = s.qq.Me(ctx, tok.AccessToken); err != nil {
+			return QQResult{}, s.qqErr("me", err)
+		}
+	}
+	appID := s.qq.AppID()
+
+	id, u, err := s.store.IdentityByOpenID(ctx, ProviderQQ, appID, me.OpenID)
+	switch {
+	case err == nil:
+		if u.Disabled {
+			s.audit(u.ID, EventLoginFailed, cb.Client, "qq: disabled account")
+			return QQResult{}, ErrInvalidCredentials
+		}
+		id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(id.OpenID, tok.AccessToken, tok.RefreshToken, tok.ExpiresIn)
+		id.UpdatedAt = s.now()
+		s.journal.add(journalItem{identity: &id})
+		s.audit(u.ID, EventQQLogin, cb.Client, "")
+		l, err := s.issue(u, SessionTTL, st.Next)
+		if err != nil {
+			return QQResult{}, err
+		}
+		return QQResult{Login: &l}, nil
+	case !errors.Is(err, ErrNoRows):
+		return QQResult{}, fmt.Errorf("account: look up identity: %w", err)
+	}
+
+	// A first-time user: the profile only prefills the form, so a failure is no reason to
+	// stop the login (qq-connect.md §11.11).
+	info, err := s.qq.UserInfo(ctx, tok.AccessToken, me.OpenID)
+	if err != nil {
+		s.log.Warn("qq get_user_info failed; continuing without profile", "err", err)
+	}
+	p := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: info.Nickname, Avatar: info.Avatar, Next: st.Next}
+	bh := sha256.Sum256([]byte(p.Browser))
+	rec := pendingRecord{
+		AppID: appID, OpenID: me.OpenID, UnionID: me.UnionID, Nickname: info.Nickname, Avatar: info.Avatar,
+		Access: tok.AccessToken, Refresh: tok.RefreshToken, ExpiresIn: tok.ExpiresIn, Next: st.Next,
+		Browser: bh[:], Expires: s.now().Add(PendingTTL),
+	}
+	if err := s.putPending(ctx, p.Handle, rec); err != nil {
+		return QQResult{}, err
+	}
+	return QQResult{Pending: &p}, nil
+}
+
+// qqErr maps a QQ client error to the API's errors (qq-connect.md §6, user-facing mapping).
+func (s *Service) qqErr(op string, err error) error {
+	var qe *qq.Error
+	switch {
+	case errors.Is(err, qq.ErrTimeout):
+		s.log.Warn("qq timed out", "op", op)
+		return ErrQQTimeout
+	case errors.As(err, &qe):
+		s.log.Warn("qq answered an error", "op", op, "code", qe.Code, "msg", qe.Msg)
+		switch qe.Code {
+		case 100005, 100018, 100019, 100020:
+			return ErrQQCodeInvalid
+		case 100000, 100001, 100002, 100003, 100004, 100008, 100009, 100010, 100011, 100012, 100031, 100048, 21006:
+			s.log.Error("qq login misconfigured: check RENRAN_QQ_APP_ID, RENRAN_QQ_APP_KEY and RENRAN_QQ_REDIRECT_URL", "code", qe.Code)
+			return ErrQQConfig
+		case 100013, 100014, 100015, 100016, 100030:
+			return ErrQQToken
+		}
+		return ErrQQError
+	default:
+		s.log.Warn("qq unavailable", "op", op, "err", err)
+		return ErrQQUnavailable
+	}
+}
+
+func (s *Service) sealTokens(openID, access, refresh string, expiresIn int64) ([]byte, []byte, time.Time) {
+	ad := []byte(ProviderQQ + ":" + openID)
+	var exp time.Time
+	if expiresIn > 0 {
+		exp = s.now().Add(time.Duration(expiresIn) * time.Second)
+	}
+	var sr []byte
+	if refresh != "" {
+		sr = s.box.Seal([]byte(refresh), ad)
+	}
+	return s.box.Seal([]byte(access), ad), sr, exp
+}
+
+func (s *Service) putPending(ctx context.Context, handle string, rec pendingRecord) error {
+	ttl := rec.Expires.Sub(s.now())
+	if ttl <= 0 || rec.Attempts >= PendingAttempts {
+		return nil // used up: let it go
+	}
+	key := "qqpend:" + digest(handle)
+	plain, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("account: encode pending: %w", err)
+	}
+	if err := s.kv.Set(ctx, key, s.box.Seal(plain, []byte(key)), ttl); err != nil {
+		return fmt.Errorf("account: store pending: %w", err)
+	}
+	return nil
+}
+
+// takePending claims a pending identity for one attempt: it must exist, belong to this
+// browser, and be taken atomically, so of two concurrent uses exactly one proceeds. Every
+// failure is the same ErrPendingGone.
+func (s *Service) takePending(ctx context.Context, handle, browser string) (pendingRecord, error) {
+	if handle == "" || browser == "" || len(handle) > 128 || len(browser) > 128 {
+		return pendingRecord{}, ErrPendingGone
+	}
+	key := "qqpend:" + digest(handle)
+	raw, ok, err := s.kv.Get(ctx, key)
+	if err != nil {
+		return pendingRecord{}, fmt.Errorf("account: get pending: %w", err)
+	}
+	if !ok {
+		return pendingRecord{}, ErrPendingGone
+	}
+	rec, err := s.openPending(key, raw)
+	if err != nil {
+		return pendingRecord{}, ErrPendingGone
+	}
+	bh := sha256.Sum256([]byte(browser))
+	if subtle.ConstantTimeCompare(bh[:], rec.Browser) != 1 {
+		return pendingRecord{}, ErrPendingGone
+	}
+	raw, ok, err = s.kv.Take(ctx, key)
+	if err != nil {
+		return pendingRecord{}, fmt.Errorf("account: take pending: %w", err)
+	}
+	if !ok {
+		return pendingRecord{}, ErrPendingGone
+	}
+	if rec, err = s.openPending(key, raw); err != nil {
+		return pendingRecord{}, ErrPendingGone
+	}
+	return rec, nil
+}
+
+func (s *Service) openPending(key string, raw []byte) (pendingRecord, error) {
+	plain, err := s.box.Open(raw, []byte(key))
+	if err != nil {
+		return pendingRecord{}, err
+	}
+	var rec pendingRecord
+	err = json.Unmarshal(plain, &rec)
+	return rec, err
+}
+
+// giveBack returns a pending identity after a failed attempt the person can correct (a
+// typo in the password, a nickname already taken), counting the attempt.
+func (s *Service) giveBack(ctx context.Context, handle string, rec pendingRecord) {
+	rec.Attempts++
+	if err := s.putPending(ctx, handle, rec); err != nil {
+		s.log.Error("give back pending identity", "err", err)
+	}
+}
+
+func (s *Service) identityFrom(rec pendingRecord, userID int64) Identity {
+	now := s.now()
+	id := Identity{Provider: ProviderQQ, AppID: rec.AppID, OpenID: rec.OpenID, UnionID: rec.UnionID, UserID: userID,
+		Nickname: rec.Nickname, Avatar: rec.Avatar, CreatedAt: now, UpdatedAt: now}
+	id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(rec.OpenID, rec.Access, rec.Refresh, rec.ExpiresIn)
+	return id
+}
+
+// BindInput binds a pending QQ identity to an existing account (tab 已有账号).
+type BindInput struct {
+	Handle   string
+	Browser  string // the pending cookie
+	Account  string
+	Password string
+	Captcha  CaptchaAnswer
+	Client   Client
+}
+
+// BindExisting checks the account's password and binds the pending QQ identity to it.
+// Unknown account and wrong password answer the same ErrInvalidCredentials; an identity or
+// account already bound answers 409, enforced by the database's unique constraints.
+func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error) {
+	rec, err := s.takePending(ctx, in.Handle, in.Browser)
+	if err != nil {
+		return Login{}, err
+	}
+	if in.Account == "" || in.Password == "" {
+		s.giveBack(ctx, in.Handle, rec)
+		if in.Account == "" {
+			return Login{}, ErrAccountRequired
+		}
+		return Login{}, ErrPasswordRequired
+	}
+	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client)
+	if err != nil {
+		if e := ErrorOf(err); e != nil && e.Kind != Internal {
+			s.giveBack(ctx, in.Handle, rec)
+		}
+		return Login{}, err
+	}
+	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID)); err != nil {
+		if errors.Is(err, ErrAccountHasQQ) {
+			s.giveBack(ctx, in.Handle, rec) // another account may still be bound
+		}
+		return Login{}, err
+	}
+	s.audit(u.ID, EventQQBind, in.Client, "existing account")
+	return s.issue(u, SessionTTL, rec.Next)
+}
+
+// RegisterQQInput registers a new account for a pending QQ identity (tab 没有账号).
+type RegisterQQInput struct {
+	Handle  string
+	Browser string
+	RegisterInput
+}
+
+// RegisterWithQQ creates the account and binds the QQ identity in one transaction.
+func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login, error) {
+	rec, err := s.takePending(ctx, in.Handle, in.Browser)
+	if err != nil {
+		return Login{}, err
+	}
+	u, consume, err := s.prepareUser(ctx, in.RegisterInput)
+	if err != nil {
+		if e := ErrorOf(err); e != nil && e.Kind != Internal {
+			s.giveBack(ctx, in.Handle, rec)
+		}
+		return Login{}, err
+	}
+	if u.Avatar == "" {
+		u.Avatar = rec.Avatar
+	}
+	created, _, err := s.createWithRetry(ctx, u, func(u User) (User, error) {
+		c, _, err := s.store.CreateUserWithIdentity(ctx, u, s.identityFrom(rec, 0))
+		return c, err
+	})
+	if err != nil {
+		if errors.Is(err, ErrMobileTaken) || errors.Is(err, ErrNicknameTaken) {
+			s.giveBack(ctx, in.Handle, rec)
+		}
+		return Login{}, err
+	}
+	consume()
+	s.audit(created.ID, EventRegister, in.Client, "with qq")
+	s.audit(created.ID, EventQQBind, in.Client, "new account")
+	return s.issue(created, SessionTTL, rec.Next)
+}

@@ -1,0 +1,232 @@
+package account
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/renran/accounts/internal/password"
+)
+
+// PurposeRegister is the SMS code purpose for a new account, with or without QQ.
+const PurposeRegister = "register"
+
+var purposes = map[string]bool{PurposeRegister: true}
+
+// SMSInput asks for a code to be sent.
+type SMSInput struct {
+	Mobile  string
+	Purpose string
+	Captcha CaptchaAnswer
+	Client  Client
+}
+
+// SMSSent says when the code expires and when another may be asked for.
+type SMSSent struct {
+	ExpiresIn   time.Duration
+	ResendAfter time.Duration
+}
+
+type smsRecord struct {
+	MAC   []byte `json:"mac"`   // HMAC(key, mobile‖purpose‖code): the code itself is never stored
+	Nonce string `json:"nonce"` // names this code's try counter
+}
+
+// SendSMSCode sends a 6-digit code, valid SMSCodeTTL, to a mainland mobile. One send per
+// SMSResendAfter per mobile, daily caps per mobile and hourly per IP; a registered and an
+// unregistered mobile get the same answer. A new code replaces the previous one.
+func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error) {
+	mobile, ok := NormalizeMobile(in.Mobile)
+	if !ok {
+		return SMSSent{}, ErrMobileInvalid
+	}
+	if !purposes[in.Purpose] {
+		return SMSSent{}, ErrPurposeInvalid
+	}
+	if err := s.checkCaptcha(ctx, in.Captcha, in.Client.IP, true); err != nil {
+		return SMSSent{}, err
+	}
+	if s.limits {
+		if err := s.smsAllowed(ctx, mobile, in.Client.IP); err != nil {
+			return SMSSent{}, err
+		}
+	}
+	code, err := sixDigits()
+	if err != nil {
+		return SMSSent{}, err
+	}
+	rec, _ := json.Marshal(smsRecord{MAC: s.smsMAC(mobile, in.Purpose, code), Nonce: randomToken(12)})
+	key := smsKey(in.Purpose, mobile)
+	if err := s.kv.Set(ctx, key, rec, SMSCodeTTL); err != nil {
+		return SMSSent{}, fmt.Errorf("account: store sms code: %w", err)
+	}
+	if err := s.sms.SendCode(ctx, mobile, code, SMSCodeTTL); err != nil {
+		s.log.Error("send sms code", "err", err)
+		_ = s.kv.Delete(ctx, key)
+		return SMSSent{}, ErrSMSSendFailed
+	}
+	return SMSSent{ExpiresIn: SMSCodeTTL, ResendAfter: SMSResendAfter}, nil
+}
+
+func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
+	ipKey := "sms:ip:" + ip
+	if n, _ := s.kv.Incr(ctx, ipKey, time.Hour); n > smsPerIPHour {
+		return errRateLimited(s.retryAfter(ctx, ipKey, time.Hour))
+	}
+	interval := "sms:int:" + mobile
+	ok, err := s.kv.SetNX(ctx, interval, []byte("1"), SMSResendAfter)
+	if err != nil {
+		return fmt.Errorf("account: sms interval: %w", err)
+	}
+	if !ok {
+		return errSMSTooFrequent(s.retryAfter(ctx, interval, SMSResendAfter))
+	}
+	dayKey := "sms:day:" + mobile
+	if n, _ := s.kv.Incr(ctx, dayKey, 24*time.Hour); n > smsPerMobileDay {
+		return errSMSTooFrequent(s.retryAfter(ctx, dayKey, 24*time.Hour))
+	}
+	return nil
+}
+
+func smsKey(purpose, mobile string) string { return "sms:code:" + purpose + ":" + mobile }
+
+func (s *Service) smsMAC(mobile, purpose, code string) []byte {
+	m := hmac.New(sha256.New, s.smsKey)
+	m.Write([]byte(mobile + "\x00" + purpose + "\x00" + code))
+	return m.Sum(nil)
+}
+
+func sixDigits() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("account: random code: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// checkSMSCode verifies a code without using it up; the returned func uses it up once
+// the work it guards has succeeded. Every try counts, and after SMSMaxTries the code is
+// dead even when the next guess is right.
+func (s *Service) checkSMSCode(ctx context.Context, mobile, purpose, code string) (func(), error) {
+	key := smsKey(purpose, mobile)
+	raw, ok, err := s.kv.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("account: get sms code: %w", err)
+	}
+	if !ok || len(code) != 6 {
+		return nil, ErrSMSCodeInvalid
+	}
+	var rec smsRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, ErrSMSCodeInvalid
+	}
+	tries, err := s.kv.Incr(ctx, "sms:try:"+rec.Nonce, SMSCodeTTL)
+	if err != nil {
+		return nil, fmt.Errorf("account: count sms tries: %w", err)
+	}
+	if tries > SMSMaxTries {
+		_ = s.kv.Delete(ctx, key)
+		return nil, ErrSMSCodeDead
+	}
+	if !hmac.Equal(rec.MAC, s.smsMAC(mobile, purpose, code)) {
+		return nil, ErrSMSCodeInvalid
+	}
+	return func() { _ = s.kv.Delete(context.WithoutCancel(ctx), key) }, nil
+}
+
+// RegisterInput registers a new account (also tab 没有账号).
+type RegisterInput struct {
+	Nickname string
+	Mobile   string
+	SMSCode  string
+	Password string
+	Client   Client
+}
+
+// Register creates an account from a nickname, a mobile proven by an SMS code and a
+// password. Whether the mobile is taken is told only after the code proves ownership.
+func (s *Service) Register(ctx context.Context, in RegisterInput, next string) (Login, error) {
+	u, consume, err := s.prepareUser(ctx, in)
+	if err != nil {
+		return Login{}, err
+	}
+	created, _, err := s.createWithRetry(ctx, u, func(u User) (User, error) { return s.store.CreateUser(ctx, u) })
+	if err != nil {
+		return Login{}, err
+	}
+	consume()
+	s.audit(created.ID, EventRegister, in.Client, "")
+	return s.issue(created, SessionTTL, next)
+}
+
+// prepareUser validates a registration, checks the SMS code and hashes the password.
+func (s *Service) prepareUser(ctx context.Context, in RegisterInput) (User, func(), error) {
+	nick, ok := NormalizeNickname(in.Nickname)
+	if !ok {
+		return User{}, nil, ErrNicknameInvalid
+	}
+	mobile, ok := NormalizeMobile(in.Mobile)
+	if !ok {
+		return User{}, nil, ErrMobileInvalid
+	}
+	if err := passwordErr(password.Check(in.Password, mobile, nick)); err != nil {
+		return User{}, nil, err
+	}
+	consume, err := s.checkSMSCode(ctx, mobile, PurposeRegister, in.SMSCode)
+	if err != nil {
+		return User{}, nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return User{}, nil, fmt.Errorf("account: hash password: %w", err)
+	}
+	now := s.now()
+	return User{Mobile: mobile, Nickname: nick, PasswordHash: hash, TokenVersion: 1, CreatedAt: now, UpdatedAt: now}, consume, nil
+}
+
+// createWithRetry gives the user a generated username and creates it, trying another
+// username in the unlikely case of a clash.
+func (s *Service) createWithRetry(ctx context.Context, u User, create func(User) (User, error)) (User, Identity, error) {
+	for i := 0; ; i++ {
+		u.Username = "rr_" + randomUsername()
+		created, err := create(u)
+		if errors.Is(err, ErrUsernameTaken) && i < 3 {
+			continue
+		}
+		return created, Identity{}, err
+	}
+}
+
+func randomUsername() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func passwordErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, password.ErrTooShort):
+		return ErrPasswordTooShort
+	case errors.Is(err, password.ErrTooLong):
+		return ErrPasswordTooLong
+	case errors.Is(err, password.ErrCommon):
+		return ErrPasswordCommon
+	case errors.Is(err, password.ErrPersonal):
+		return ErrPasswordPersonal
+	}
+	return ErrPasswordTooShort
+}

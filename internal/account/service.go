@@ -1,0 +1,292 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/renran/accounts/internal/password"
+	"github.com/renran/accounts/internal/qq"
+	"github.com/renran/accounts/internal/secret"
+	"github.com/renran/accounts/internal/token"
+)
+
+// Lifetimes and limits of the flows.
+const (
+	StateTTL        = 10 * time.Minute // matches QQ's code lifetime
+	PendingTTL      = 10 * time.Minute
+	PendingAttempts = 5 // failed bind/register attempts before a pending identity is dropped
+	SMSCodeTTL      = 5 * time.Minute
+	SMSResendAfter  = 60 * time.Second
+	SMSMaxTries     = 5
+
+	SessionTTL  = 2 * time.Hour      // a token kept in sessionStorage
+	RememberTTL = 7 * 24 * time.Hour // "记住我": a token kept in localStorage
+)
+
+// Options configure a Service.
+type Options struct {
+	Store    Store
+	KV       KV
+	QQ       *qq.Client
+	SMS      SMS
+	Captcha  Captcha // nil: captcha off
+	Hasher   *password.Hasher
+	Secret   []byte // the master secret; keys per purpose are derived from it
+	Limits   bool   // rate limits on (off only for load tests in development)
+	Logger   *slog.Logger
+	Now      func() time.Time
+	QueueLen int // audit/journal queue length; 0: 4096
+}
+
+// Service runs the account flows.
+type Service struct {
+	store   Store
+	kv      KV
+	qq      *qq.Client
+	sms     SMS
+	captcha Captcha
+	hasher  *password.Hasher
+	tokens  *token.Issuer
+	box     *secret.Box // seals QQ tokens and pending records
+	smsKey  []byte      // HMAC key for stored SMS codes
+	limits  bool
+	log     *slog.Logger
+	now     func() time.Time
+	journal *journal
+}
+
+// New returns a Service; Close it to flush the audit journal.
+func New(o Options) (*Service, error) {
+	if len(o.Secret) < secret.MinLen {
+		return nil, errors.New("account: secret shorter than 32 bytes")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	iss, err := token.NewIssuer(secret.Derive(o.Secret, "jwt"), o.Now)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.NewBox(secret.Derive(o.Secret, "seal"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, hasher: o.Hasher,
+		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"),
+		limits: o.Limits, log: o.Logger, now: o.Now,
+	}
+	s.journal = startJournal(o.Store, o.Logger, o.QueueLen)
+	return s, nil
+}
+
+// Close flushes pending audit events and identity updates.
+func (s *Service) Close() { s.journal.close() }
+
+// Ready reports whether the store and the short-lived store answer.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("account: store: %w", err)
+	}
+	if err := s.kv.Ping(ctx); err != nil {
+		return fmt.Errorf("account: kv: %w", err)
+	}
+	return nil
+}
+
+// Login is a successful login: the token and the user it is for.
+type Login struct {
+	Token string
+	User  User
+	Next  string
+}
+
+// LoginInput is a password login.
+type LoginInput struct {
+	Account  string
+	Password string
+	Remember bool
+	Captcha  CaptchaAnswer
+	Next     string
+	Client   Client
+}
+
+// LoginPassword logs in with an account (username, mobile or e-mail) and a password. Every
+// credential failure answers ErrInvalidCredentials, after the same hashing work.
+func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, error) {
+	if in.Account == "" {
+		return Login{}, ErrAccountRequired
+	}
+	if in.Password == "" {
+		return Login{}, ErrPasswordRequired
+	}
+	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client)
+	if err != nil {
+		return Login{}, err
+	}
+	ttl := SessionTTL
+	if in.Remember {
+		ttl = RememberTTL
+	}
+	s.audit(u.ID, EventLoginOK, in.Client, "password")
+	return s.issue(u, ttl, in.Next)
+}
+
+// checkPassword is the credential check shared by password login and binding to an
+// existing account: throttle, captcha, look-up, verify, count failures.
+func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client) (User, error) {
+	kind, value := ParseLogin(account)
+	acctKey := "lf:a:" + strconv.Itoa(int(kind)) + ":" + digest(value)
+	if err := s.loginAllowed(ctx, acctKey, cl.IP, c); err != nil {
+		return User{}, err
+	}
+	var u User
+	var lookupErr error
+	if len(pw) <= 4*password.MaxLen && len(value) <= 254 {
+		u, lookupErr = s.store.UserByLogin(ctx, kind, value)
+		if lookupErr != nil && !errors.Is(lookupErr, ErrNoRows) {
+			return User{}, fmt.Errorf("account: look up login: %w", lookupErr)
+		}
+	} else {
+		lookupErr = ErrNoRows // too long to be anyone's; still hashed below for even timing
+	}
+	hash := ""
+	if lookupErr == nil {
+		hash = u.PasswordHash
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, hash, truncateForTiming(pw))
+	if err != nil {
+		return User{}, fmt.Errorf("account: verify password: %w", err)
+	}
+	if !ok || u.Disabled || len(pw) > 4*password.MaxLen {
+		s.loginFailed(ctx, acctKey, cl.IP)
+		s.audit(u.ID, EventLoginFailed, cl, "")
+		return User{}, ErrInvalidCredentials
+	}
+	_ = s.kv.Delete(ctx, acctKey)
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
+			if err := s.store.SetPasswordHash(ctx, u.ID, h); err != nil {
+				s.log.Warn("rehash password", "user", u.ID, "err", err)
+			}
+		}
+	}
+	return u, nil
+}
+
+// truncateForTiming bounds what is hashed for a password too long to be valid, so an
+// oversized password costs no more than a normal one.
+func truncateForTiming(pw string) string {
+	if len(pw) > 4*password.MaxLen {
+		return pw[:4*password.MaxLen]
+	}
+	return pw
+}
+
+// issue signs a token for u.
+func (s *Service) issue(u User, ttl time.Duration, next string) (Login, error) {
+	tok, _, err := s.tokens.Issue(u.ID, u.TokenVersion, ttl)
+	if err != nil {
+		return Login{}, fmt.Errorf("account: issue token: %w", err)
+	}
+	return Login{Token: tok, User: u, Next: SafeNext(next)}, nil
+}
+
+// Session is an authenticated request's user and token.
+type Session struct {
+	User   User
+	Claims token.Claims
+}
+
+// Authenticate verifies a bearer token and that it has not been revoked: the user exists,
+// is enabled, has the token's version, and the token was not logged out.
+func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error) {
+	c, err := s.tokens.Verify(tok)
+	if err != nil {
+		return Session{}, ErrUnauthenticated
+	}
+	if _, revoked, err := s.kv.Get(ctx, "jwtrev:"+c.ID); err != nil {
+		return Session{}, fmt.Errorf("account: check revoked token: %w", err)
+	} else if revoked {
+		return Session{}, ErrUnauthenticated
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if errors.Is(err, ErrNoRows) {
+		return Session{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("account: load user: %w", err)
+	}
+	if u.Disabled || u.TokenVersion != c.Version {
+		return Session{}, ErrUnauthenticated
+	}
+	return Session{User: u, Claims: c}, nil
+}
+
+// Profile is what /users/me/ shows.
+type Profile struct {
+	User       User
+	Identities []Identity
+}
+
+// Me returns the session user's profile and linked identities.
+func (s *Service) Me(ctx context.Context, sess Session) (Profile, error) {
+	ids, err := s.store.IdentitiesByUser(ctx, sess.User.ID)
+	if err != nil {
+		return Profile{}, fmt.Errorf("account: load identities: %w", err)
+	}
+	return Profile{User: sess.User, Identities: ids}, nil
+}
+
+// Logout revokes the session's token, or with all every token of the user.
+func (s *Service) Logout(ctx context.Context, sess Session, all bool, cl Client) error {
+	if all {
+		if _, err := s.store.BumpTokenVersion(ctx, sess.User.ID); err != nil {
+			return fmt.Errorf("account: bump token version: %w", err)
+		}
+		s.audit(sess.User.ID, EventLogoutAll, cl, "")
+		return nil
+	}
+	ttl := sess.Claims.ExpiresAt.Sub(s.now()) + time.Minute // covers the verifier's leeway
+	if ttl > 0 {
+		if err := s.kv.Set(ctx, "jwtrev:"+sess.Claims.ID, []byte("1"), ttl); err != nil {
+			return fmt.Errorf("account: revoke token: %w", err)
+		}
+	}
+	s.audit(sess.User.ID, EventLogout, cl, "")
+	return nil
+}
+
+// audit queues an event; it never blocks on the database.
+func (s *Service) audit(userID int64, event string, cl Client, detail string) {
+	ua := cl.UserAgent
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	s.journal.add(journalItem{event: &AuditEvent{UserID: userID, Event: event, IP: cl.IP, UserAgent: ua, Detail: detail, At: s.now()}})
+}
+
+// randomToken returns n random bytes, base64url without padding.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// digest names a secret in a key of the short-lived store without storing the secret.
+func digest(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(h[:18])
+}

@@ -1,0 +1,237 @@
+// Package config loads the service's configuration from the RENRAN_* environment
+// variables of SPEC §4 into a plain struct and refuses impossible or unsafe combinations.
+// It is the only package that reads those names. Standard library only.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Development defaults for the built-in QQ emulator's test app. They are refused in
+// production.
+const (
+	DevQQAppID  = "101000001"
+	DevQQAppKey = "renran-dev-appkey-not-a-secret"
+)
+
+// Var documents one variable; Variables is the table the README shows.
+type Var struct {
+	Name, Meaning, Default string
+}
+
+// Variables lists every variable Load reads.
+var Variables = []Var{
+	{"RENRAN_ENV", "`development` or `production`", "development"},
+	{"RENRAN_ADDR", "listen address", "127.0.0.1:8000"},
+	{"RENRAN_PUBLIC_URL", "the site's external base URL (links in mails, redirect URI)", "http://127.0.0.1:8000"},
+	{"RENRAN_DATA_DIR", "where the embedded database and the development secret live", "./data"},
+	{"RENRAN_DATABASE_URL", "`postgres://…` or a SQLite file path", "SQLite in the data folder"},
+	{"RENRAN_REDIS_URL", "`redis://…`; empty means in-process", "empty"},
+	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 bytes", "development: generated once, kept in the data folder"},
+	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
+	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
+	{"RENRAN_QQ_REDIRECT_URL", "the callback page URL registered with QQ", "PUBLIC_URL + /oauth/qq/callback"},
+	{"RENRAN_QQ_BASE_URL", "where graph.qq.com is", "development: the built-in emulator; production: https://graph.qq.com"},
+	{"RENRAN_CAPTCHA", "`tencent`, `dev`, or `off` (development only)", "dev"},
+	{"RENRAN_SMS", "a real provider name, or `dev`", "dev"},
+	{"RENRAN_MAIL", "`smtp://…` or `dev`", "dev"},
+	{"RENRAN_RATE_LIMITS", "`on`, or `off` for load tests (development only)", "on"},
+	{"RENRAN_TRUSTED_PROXIES", "proxy addresses/CIDRs whose `X-Forwarded-For` is believed", "empty: the peer address is the client"},
+	{"RENRAN_CORS_ORIGINS", "other front-end origins allowed to call the API with credentials", "empty"},
+}
+
+// Config is the loaded configuration.
+type Config struct {
+	Production     bool
+	Addr           string
+	PublicURL      *url.URL // no trailing slash in Path
+	DataDir        string
+	SQLitePath     string // when DatabaseURL is a SQLite file
+	DatabaseURL    string
+	RedisURL       string
+	SecretKey      []byte // nil in development until the data folder's secret is loaded
+	QQAppID        string
+	QQAppKey       string
+	QQRedirectURL  string
+	QQBaseURL      string
+	QQEmulator     bool // serve the built-in emulator under /_dev/qq/ and point the client at it
+	Captcha        string
+	SMS            string
+	Mail           string
+	RateLimits     bool
+	TrustedProxies []netip.Prefix
+	CORSOrigins    []string // normalised scheme://host[:port]
+}
+
+// Secure reports whether cookies must be Secure with the __Host- prefix (https public URL).
+func (c Config) Secure() bool { return c.PublicURL.Scheme == "https" }
+
+// Origin is the site's own origin, scheme://host[:port].
+func (c Config) Origin() string { return c.PublicURL.Scheme + "://" + c.PublicURL.Host }
+
+// Load reads the configuration through getenv and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	switch env := get("RENRAN_ENV", "development"); env {
+	case "development":
+	case "production":
+		c.Production = true
+	default:
+		bad("RENRAN_ENV=%q: want development or production", env)
+	}
+	c.Addr = get("RENRAN_ADDR", "127.0.0.1:8000")
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("RENRAN_ADDR=%q: want host:port", c.Addr)
+	}
+	pub := strings.TrimRight(get("RENRAN_PUBLIC_URL", "http://127.0.0.1:8000"), "/")
+	u, err := url.Parse(pub)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("RENRAN_PUBLIC_URL=%q: want an absolute http(s) URL without query", pub)
+		u, _ = url.Parse("http://127.0.0.1:8000")
+	}
+	c.PublicURL = u
+	c.DataDir = get("RENRAN_DATA_DIR", "./data")
+
+	c.DatabaseURL = get("RENRAN_DATABASE_URL", "")
+	switch {
+	case c.DatabaseURL == "":
+		c.SQLitePath = filepath.Join(c.DataDir, "renran.db")
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		bad("RENRAN_DATABASE_URL: PostgreSQL is not supported by this build yet; leave it empty for SQLite")
+	default:
+		c.SQLitePath = strings.TrimPrefix(c.DatabaseURL, "sqlite://")
+	}
+	c.RedisURL = get("RENRAN_REDIS_URL", "")
+	if c.RedisURL != "" {
+		bad("RENRAN_REDIS_URL: Redis is not supported by this build yet; leave it empty for the in-process store")
+	}
+	if k := getenv("RENRAN_SECRET_KEY"); k != "" {
+		if len(k) < 32 {
+			bad("RENRAN_SECRET_KEY is %d bytes: it must be at least 32", len(k))
+		}
+		c.SecretKey = []byte(k)
+	} else if c.Production {
+		bad("RENRAN_SECRET_KEY must be set in production (at least 32 random bytes)")
+	}
+
+	c.QQAppID = get("RENRAN_QQ_APP_ID", "")
+	c.QQAppKey = get("RENRAN_QQ_APP_KEY", "")
+	c.QQBaseURL = strings.TrimRight(get("RENRAN_QQ_BASE_URL", ""), "/")
+	c.QQRedirectURL = get("RENRAN_QQ_REDIRECT_URL", c.Origin()+c.PublicURL.Path+"/oauth/qq/callback")
+	if ru, err := url.Parse(c.QQRedirectURL); err != nil || (ru.Scheme != "http" && ru.Scheme != "https") || ru.Host == "" {
+		bad("RENRAN_QQ_REDIRECT_URL=%q: want an absolute http(s) URL", c.QQRedirectURL)
+	}
+	if c.Production {
+		if c.QQAppID == "" || c.QQAppKey == "" {
+			bad("RENRAN_QQ_APP_ID and RENRAN_QQ_APP_KEY must be set in production")
+		}
+		if c.QQAppID == DevQQAppID || c.QQAppKey == DevQQAppKey {
+			bad("RENRAN_QQ_APP_ID/RENRAN_QQ_APP_KEY are the emulator's test app: refused in production")
+		}
+		if c.QQBaseURL == "" {
+			c.QQBaseURL = "https://graph.qq.com"
+		}
+		if strings.Contains(c.QQBaseURL, "/_dev/") {
+			bad("RENRAN_QQ_BASE_URL points at the development emulator: refused in production")
+		}
+	} else {
+		if c.QQAppID == "" {
+			c.QQAppID = DevQQAppID
+		}
+		if c.QQAppKey == "" {
+			c.QQAppKey = DevQQAppKey
+		}
+		if c.QQBaseURL == "" {
+			c.QQEmulator = true
+			c.QQBaseURL = c.Origin() + c.PublicURL.Path + "/_dev/qq"
+		}
+	}
+	if qu, err := url.Parse(c.QQBaseURL); err != nil || (qu.Scheme != "http" && qu.Scheme != "https") || qu.Host == "" {
+		bad("RENRAN_QQ_BASE_URL=%q: want an absolute http(s) URL", c.QQBaseURL)
+	}
+
+	c.Captcha = get("RENRAN_CAPTCHA", "dev")
+	switch c.Captcha {
+	case "tencent":
+		bad("RENRAN_CAPTCHA=tencent: the Tencent captcha client is not in this build yet")
+	case "dev":
+	case "off":
+		if c.Production {
+			bad("RENRAN_CAPTCHA=off is for development only")
+		}
+	default:
+		bad("RENRAN_CAPTCHA=%q: want tencent, dev or off", c.Captcha)
+	}
+	c.SMS = get("RENRAN_SMS", "dev")
+	if c.SMS != "dev" {
+		bad("RENRAN_SMS=%q: no real SMS provider is in this build yet; use dev", c.SMS)
+	}
+	c.Mail = get("RENRAN_MAIL", "dev")
+	if c.Mail != "dev" && !strings.HasPrefix(c.Mail, "smtp://") && !strings.HasPrefix(c.Mail, "smtps://") {
+		bad("RENRAN_MAIL=%q: want smtp://… or dev", c.Mail)
+	}
+	switch rl := get("RENRAN_RATE_LIMITS", "on"); rl {
+	case "on":
+		c.RateLimits = true
+	case "off":
+		if c.Production {
+			bad("RENRAN_RATE_LIMITS=off is for development only")
+		}
+	default:
+		bad("RENRAN_RATE_LIMITS=%q: want on or off", rl)
+	}
+	for _, p := range splitList(getenv("RENRAN_TRUSTED_PROXIES")) {
+		pref, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				bad("RENRAN_TRUSTED_PROXIES: %q is neither an address nor a CIDR", p)
+				continue
+			}
+			pref = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pref.Masked())
+	}
+	for _, o := range splitList(getenv("RENRAN_CORS_ORIGINS")) {
+		ou, err := url.Parse(o)
+		if err != nil || (ou.Scheme != "http" && ou.Scheme != "https") || ou.Host == "" || (ou.Path != "" && ou.Path != "/") {
+			bad("RENRAN_CORS_ORIGINS: %q is not an origin like https://m.example.com", o)
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, ou.Scheme+"://"+strings.ToLower(ou.Host))
+	}
+	if c.Production {
+		if !c.Secure() {
+			bad("RENRAN_PUBLIC_URL must be https in production")
+		}
+		if c.Captcha == "dev" || c.SMS == "dev" || c.Mail == "dev" {
+			bad("production refuses development providers: set RENRAN_CAPTCHA, RENRAN_SMS and RENRAN_MAIL to real ones")
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+// Package password hashes passwords with argon2id and holds the password policy. It knows
+// nothing about users. Imports: the standard library and x/crypto/argon2.
+package password
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id parameters. Defaults are OWASP's first setting: 19 MiB, 2 passes,
+// 1 lane, a 16-byte salt and a 32-byte key (security-cases.md §2).
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+	KeyLen  uint32
+	SaltLen int
+}
+
+// DefaultParams are the production parameters.
+var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// Hasher hashes and verifies passwords, running at most a fixed number of hashes at once
+// so that a burst of logins queues instead of using 19 MiB per request without bound.
+type Hasher struct {
+	p     Params
+	slots chan struct{}
+	dummy string // a hash of nothing, verified for unknown accounts to even out timing
+}
+
+// NewHasher returns a Hasher running at most concurrency hashes at once.
+func NewHasher(p Params, concurrency int) *Hasher {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	h := &Hasher{p: p, slots: make(chan struct{}, concurrency)}
+	h.dummy = h.hash("renran-dummy-password")
+	return h
+}
+
+// Hash returns the PHC string of pw: $argon2id$v=19$m=…,t=…,p=…$salt$key.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return h.hash(pw), nil
+}
+
+func (h *Hasher) hash(pw string) string {
+	salt := make([]byte, h.p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		panic(err)
+	}
+	key := argon2.IDKey([]byte(pw), salt, h.p.Time, h.p.Memory, h.p.Threads, h.p.KeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.Memory, h.p.Time, h.p.Threads,
+		enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// Verify reports whether pw matches the PHC string phc. An empty phc (no account, or an
+// account without a password) is checked against a dummy hash, so it costs the same time.
+// rehash says the hash used other parameters than the current ones.
+func (h *Hasher) Verify(ctx context.Context, phc, pw string) (ok, rehash bool, err error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	target := phc
+	if target == "" {
+		target = h.dummy
+	}
+	p, salt, key, err := decode(target)
+	if err != nil {
+		return false, false, err
+	}
+	got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	ok = subtle.ConstantTimeCompare(got, key) == 1 && phc != ""
+	rehash = p.Memory != h.p.Memory || p.Time != h.p.Time || p.Threads != h.p.Threads || uint32(len(key)) != h.p.KeyLen
+	return ok, rehash, nil
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// ErrBadHash is returned for a stored hash that is not an argon2id PHC string.
+var ErrBadHash = errors.New("password: malformed hash")
+
+func decode(phc string) (Params, []byte, []byte, error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
+		return Params{}, nil, nil, ErrBadHash
+	}
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return Params{}, nil, nil, ErrBadHash
+	}
+	if p.Memory == 0 || p.Memory > 1<<21 || p.Time == 0 || p.Time > 64 || p.Threads == 0 {
+		return Params{}, nil, nil, ErrBadHash
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 {
+		return Params{}, nil, nil, ErrBadHash
+	}
+	key, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return Params{}, nil, nil, ErrBadHash
+	}
+	return p, salt, key, nil
+}
+
+// Policy violations returned by Check.
+var (
+	ErrTooShort = errors.New("password: shorter than 8 characters")
+	ErrTooLong  = errors.New("password: longer than 128 characters")
+	ErrCommon   = errors.New("password: too common")
+	ErrPersonal = errors.New("password: same as the account name or mobile")
+	ErrInvalid  = errors.New("password: not valid UTF-8")
+)
+
+// MinLen and MaxLen bound a password's length in characters. Every character is allowed,
+// and passwords are never truncated or case-folded.
+const (
+	MinLen = 8
+	MaxLen = 128
+)
+
+//go:embed common.txt
+var commonList string
+
+var common = func() map[string]struct{} {
+	m := make(map[string]struct{})
+	sc := bufio.NewScanner(strings.NewReader(commonList))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" && !strings.HasPrefix(w, "#") {
+			m[strings.ToLower(w)] = struct{}{}
+		}
+	}
+	return m
+}()
+
+// Check applies the policy: 8–128 characters, not a common password, not one of the
+// user's own identifiers (personal: username, mobile, nickname…).
+func Check(pw string, personal ...string) error {
+	if !utf8.ValidString(pw) {
+		return ErrInvalid
+	}
+	n := utf8.RuneCountInString(pw)
+	if n < MinLen {
+		return ErrTooShort
+	}
+	if n > MaxLen {
+		return ErrTooLong
+	}
+	lower := strings.ToLower(pw)
+	if _, ok := common[lower]; ok {
+		return ErrCommon
+	}
+	for _, p := range personal {
+		if p != "" && strings.EqualFold(strings.TrimSpace(p), strings.TrimSpace(pw)) {
+			return ErrPersonal
+		}
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+// Package storetest is the conformance suite every account.Store must pass.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/renran/accounts/internal/account"
+)
+
+// Store is an account.Store with the test helpers the suite needs.
+type Store interface {
+	account.Store
+	Counts(ctx context.Context) (users, identities int, err error)
+}
+
+var seq atomic.Int64
+
+// NewUser returns a user with unique username, mobile, e-mail and nickname.
+func NewUser() account.User {
+	n := seq.Add(1) + time.Now().UnixNano()%1_000_000*1000
+	return account.User{
+		Username: fmt.Sprintf("user%d", n), Mobile: fmt.Sprintf("139%08d", n%100_000_000),
+		Email: fmt.Sprintf("u%d@example.com", n), Nickname: fmt.Sprintf("昵称%d", n), PasswordHash: "", TokenVersion: 1,
+	}
+}
+
+// NewIdentity returns a QQ identity with a unique openid.
+func NewIdentity() account.Identity {
+	return account.Identity{Provider: account.ProviderQQ, AppID: "101000001",
+		OpenID: fmt.Sprintf("%032X", seq.Add(1)+time.Now().UnixNano()), Nickname: "QQ昵称", AccessToken: []byte("sealed")}
+}
+
+// Run runs the suite against stores made by open.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+
+	t.Run("CreateAndFind", func(t *testing.T) {
+		s := open(t)
+		u, err := s.CreateUser(ctx, NewUser())
+		if err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		for _, tc := range []struct {
+			name  string
+			kind  account.LoginKind
+			value string
+		}{
+			{"username", account.ByUsername, u.Username},
+			{"mobile", account.ByMobile, u.Mobile},
+			{"email", account.ByEmail, u.Email},
+		} {
+			got, err := s.UserByLogin(ctx, tc.kind, tc.value)
+			if err != nil || got.ID != u.ID {
+				t.Errorf("UserByLogin(%s, %q) = %d, %v; want %d", tc.name, tc.value, got.ID, err, u.ID)
+			}
+		}
+		if _, err := s.UserByLogin(ctx, account.ByUsername, "nobody"); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("UserByLogin(nobody) error = %v, want ErrNoRows", err)
+		}
+		if _, err := s.UserByID(ctx, u.ID+1000); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("UserByID(missing) error = %v, want ErrNoRows", err)
+		}
+	})
+
+	t.Run("UniqueConflicts", func(t *testing.T) {
+		s := open(t)
+		a, _ := s.CreateUser(ctx, NewUser())
+		for _, tc := range []struct {
+			name   string
+			mutate func(u *account.User)
+			want   error
+		}{
+			{"mobile", func(u *account.User) { u.Mobile = a.Mobile }, account.ErrMobileTaken},
+			{"nickname", func(u *account.User) { u.Nickname = a.Nickname }, account.ErrNicknameTaken},
+			{"username", func(u *account.User) { u.Username = a.Username }, account.ErrUsernameTaken},
+			{"email", func(u *account.User) { u.Email = a.Email }, account.ErrEmailTaken},
+		} {
+			u := NewUser()
+			tc.mutate(&u)
+			if _, err := s.CreateUser(ctx, u); !errors.Is(err, tc.want) {
+				t.Errorf("CreateUser with same %s: error = %v, want %v", tc.name, err, tc.want)
+			}
+		}
+	})
+
+	t.Run("BindConflicts", func(t *testing.T) {
+		s := open(t)
+		a, _ := s.CreateUser(ctx, NewUser())
+		b, _ := s.CreateUser(ctx, NewUser())
+		id := NewIdentity()
+		id.UserID = a.ID
+		if _, err := s.BindIdentity(ctx, id); err != nil {
+			t.Fatalf("BindIdentity: %v", err)
+		}
+		again := id
+		again.UserID = b.ID
+		if _, err := s.BindIdentity(ctx, again); !errors.Is(err, account.ErrQQBound) {
+			t.Errorf("bind the same openid to another user: %v, want ErrQQBound", err)
+		}
+		other := NewIdentity()
+		other.UserID = a.ID
+		if _, err := s.BindIdentity(ctx, other); !errors.Is(err, account.ErrAccountHasQQ) {
+			t.Errorf("bind a second QQ to a user: %v, want ErrAccountHasQQ", err)
+		}
+		gotID, gotU, err := s.IdentityByOpenID(ctx, account.ProviderQQ, id.AppID, id.OpenID)
+		if err != nil || gotU.ID != a.ID || gotID.OpenID != id.OpenID || string(gotID.AccessToken) != "sealed" {
+			t.Errorf("IdentityByOpenID = %+v, user %d, %v; want user %d", gotID, gotU.ID, err, a.ID)
+		}
+		ids, err := s.IdentitiesByUser(ctx, a.ID)
+		if err != nil || len(ids) != 1 {
+			t.Errorf("IdentitiesByUser = %d identities, %v; want 1", len(ids), err)
+		}
+	})
+
+	t.Run("CreateWithIdentityIsAtomic", func(t *testing.T) {
+		s := open(t)
+		a, _ := s.CreateUser(ctx, NewUser())
+		id := NewIdentity()
+		id.UserID = a.ID
+		_, _ = s.BindIdentity(ctx, id)
+		users0, ids0, _ := s.Counts(ctx)
+		// The openid is bound meanwhile: the user insert must be rolled back too.
+		if _, _, err := s.CreateUserWithIdentity(ctx, NewUser(), id); !errors.Is(err, account.ErrQQBound) {
+			t.Fatalf("CreateUserWithIdentity(bound openid) = %v, want ErrQQBound", err)
+		}
+		users1, ids1, _ := s.Counts(ctx)
+		if users1 != users0 || ids1 != ids0 {
+			t.Errorf("after a failed registration: users %d→%d, identities %d→%d; want unchanged", users0, users1, ids0, ids1)
+		}
+		u, i, err := s.CreateUserWithIdentity(ctx, NewUser(), NewIdentity())
+		if err != nil || i.UserID != u.ID {
+			t.Errorf("CreateUserWithIdentity = user %d, identity user %d, %v", u.ID, i.UserID, err)
+		}
+	})
+
+	t.Run("ConcurrentBindsOneWins", func(t *testing.T) {
+		s := open(t)
+		id := NewIdentity()
+		var ok, conflict atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < 8; i++ {
+			u, err := s.CreateUser(ctx, NewUser())
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func(uid int64) {
+				defer wg.Done()
+				<-start
+				x := id
+				x.UserID = uid
+				_, err := s.BindIdentity(ctx, x)
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, account.ErrQQBound):
+					conflict.Add(1)
+				default:
+					t.Errorf("BindIdentity: %v", err)
+				}
+			}(u.ID)
+		}
+		close(start)
+		wg.Wait()
+		if ok.Load() != 1 || conflict.Load() != 7 {
+			t.Errorf("8 concurrent binds: %d ok, %d conflicts; want 1 and 7", ok.Load(), conflict.Load())
+		}
+	})
+
+	t.Run("TokenVersionAndAudit", func(t *testing.T) {
+		s := open(t)
+		u, _ := s.CreateUser(ctx, NewUser())
+		v, err := s.BumpTokenVersion(ctx, u.ID)
+		if err != nil || v != u.TokenVersion+1 {
+			t.Errorf("BumpTokenVersion = %d, %v; want %d", v, err, u.TokenVersion+1)
+		}
+		if err := s.AppendAudit(ctx, []account.AuditEvent{{UserID: u.ID, Event: account.EventLoginOK, At: time.Now()}, {Event: account.EventLoginFailed, At: time.Now()}}); err != nil {
+			t.Errorf("AppendAudit: %v", err)
+		}
+		if err := s.SetPasswordHash(ctx, u.ID, "$argon2id$x"); err != nil {
+			t.Errorf("SetPasswordHash: %v", err)
+		}
+		got, _ := s.UserByID(ctx, u.ID)
+		if got.PasswordHash != "$argon2id$x" || got.TokenVersion != v {
+			t.Errorf("user after updates = %+v", got)
+		}
+		id := NewIdentity()
+		id.UserID = u.ID
+		_, _ = s.BindIdentity(ctx, id)
+		id.AccessToken = []byte("new")
+		id.UpdatedAt = time.Now()
+		if err := s.UpdateIdentityTokens(ctx, []account.Identity{id}); err != nil {
+			t.Errorf("UpdateIdentityTokens: %v", err)
+		}
+		gotID, _, _ := s.IdentityByOpenID(ctx, id.Provider, id.AppID, id.OpenID)
+		if string(gotID.AccessToken) != "new" {
+			t.Errorf("access token after update = %q, want \"new\"", gotID.AccessToken)
+		}
+	})
+}

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/renran/accounts/internal/account"
+)
+
+// maxBody bounds every request body; the largest legitimate one is well under 2 KiB.
+const maxBody = 64 << 10
+
+// maxDepth bounds JSON nesting; our bodies are flat objects.
+const maxDepth = 8
+
+// decode reads a JSON object body into v strictly: application/json only (415), at most
+// maxBody bytes (413), one object with no duplicate keys, no unknown fields, right types,
+// nothing after it (400).
+func decode(r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return account.ErrUnsupportedMedia
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return account.ErrBodyTooLarge
+		}
+		return account.ErrInvalidJSON
+	}
+	return decodeBytes(b, v)
+}
+
+func decodeBytes(b []byte, v any) error {
+	if err := checkObject(b); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return account.InvalidField(te.Field)
+		}
+		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+			f, _ := strconv.Unquote(strings.TrimPrefix(msg, "json: unknown field "))
+			return account.InvalidField(f)
+		}
+		return account.ErrInvalidJSON
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return account.ErrInvalidJSON
+	}
+	return nil
+}
+
+// checkObject walks the tokens of b: it must be a single JSON object, nested at most
+// maxDepth deep, with no key twice in any object (encoding/json would silently keep the
+// last one, so two parsers could disagree on what was sent).
+func checkObject(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return account.ErrInvalidJSON
+	}
+	type frame struct {
+		obj  bool
+		keys map[string]bool
+		key  bool // next string token in an object is a key
+	}
+	stack := []frame{{obj: true, keys: map[string]bool{}, key: true}}
+	for len(stack) > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			return account.ErrInvalidJSON
+		}
+		top := &stack[len(stack)-1]
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if len(stack) >= maxDepth {
+					return account.ErrInvalidJSON
+				}
+				if top.obj {
+					top.key = true
+				}
+				stack = append(stack, frame{obj: d == '{', keys: map[string]bool{}, key: d == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if top.obj && top.key {
+			k, _ := tok.(string)
+			if top.keys[k] {
+				return account.ErrInvalidJSON
+			}
+			top.keys[k] = true
+			top.key = false
+			continue
+		}
+		if top.obj {
+			top.key = true
+		}
+	}
+	return nil
+}
+
+// encode writes v as JSON with status.
+// HTML escaping is off: answers are application/json with nosniff, and URLs stay readable.
+func encode(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+var statuses = map[account.Kind]int{
+	account.Internal:         http.StatusInternalServerError,
+	account.Invalid:          http.StatusBadRequest,
+	account.Unauthorized:     http.StatusUnauthorized,
+	account.Forbidden:        http.StatusForbidden,
+	account.NotFound:         http.StatusNotFound,
+	account.MethodNotAllowed: http.StatusMethodNotAllowed,
+	account.Conflict:         http.StatusConflict,
+	account.Gone:             http.StatusGone,
+	account.TooLarge:         http.StatusRequestEntityTooLarge,
+	account.Unsupported:      http.StatusUnsupportedMediaType,
+	account.RateLimited:      http.StatusTooManyRequests,
+	account.Upstream:         http.StatusBadGateway,
+	account.UpstreamTimeout:  http.StatusGatewayTimeout,
+}
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError writes the API's error body. Errors that are not *account.Error are internal:
+// they are logged here, once, with the request id, and the client sees a generic message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := account.ErrorOf(err)
+	if e == nil || e.Kind == account.Internal {
+		s.log.Error("internal error", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		e = account.ErrInternal
+	}
+	if e.Kind == account.RateLimited {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	if e.Kind == account.Unauthorized && e.Code == account.ErrUnauthenticated.Code {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="renran"`)
+	}
+	_ = encode(w, statuses[e.Kind], errorBody{Error: e.Code, Message: e.Message, Field: e.Field})
+}

@@ -1,0 +1,122 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/renran/accounts/internal/account"
+)
+
+type urlBody struct {
+	URL string `json:"url"`
+}
+
+// handleQQURL handles GET /oauth/qq/url/?next=/path (the seed's ?state= is accepted as an
+// alias): QQ's authorize URL → {"url"}, with the state bound to this browser in an
+// HttpOnly cookie. A phone's browser gets QQ's mobile page.
+func (s *Server) handleQQURL(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	next := q.Get("next")
+	if next == "" {
+		next = q.Get("state")
+	}
+	start, err := s.accounts.BeginQQ(r.Context(), next, isMobile(r.UserAgent()))
+	if err != nil {
+		return err
+	}
+	s.setCookie(w, stateCookie, start.State, account.StateTTL)
+	return encode(w, http.StatusOK, urlBody{URL: start.URL})
+}
+
+// isMobile tells phones from desktops well enough to pick QQ's page style.
+func isMobile(ua string) bool {
+	for _, k := range []string{"Mobile", "Android", "iPhone", "iPad", "HarmonyOS"} {
+		if strings.Contains(ua, k) {
+			return true
+		}
+	}
+	return false
+}
+
+type pendingBody struct {
+	QQUser   string `json:"qq_user"`
+	Nickname string `json:"nickname"`
+	Avatar   string `json:"avatar"`
+	Next     string `json:"next"`
+}
+
+// handleQQInfo handles GET /oauth/qq/info/?code=…&state=… (+ the state cookie): a
+// returning user → login body; a first-time user → {qq_user, nickname, avatar, next} and
+// the pending cookie that binds qq_user to this browser.
+func (s *Server) handleQQInfo(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	res, err := s.accounts.FinishQQ(r.Context(), account.QQCallback{
+		Code: q.Get("code"), State: q.Get("state"), CookieState: s.cookie(r, stateCookie), Client: s.client(r),
+	})
+	// The state is used up whatever happened next.
+	if !errors.Is(err, account.ErrStateInvalid) {
+		s.clearCookie(w, stateCookie)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Login != nil {
+		return encode(w, http.StatusOK, newLoginBody(*res.Login))
+	}
+	p := res.Pending
+	s.setCookie(w, pendingCookie, p.Browser, account.PendingTTL)
+	return encode(w, http.StatusOK, pendingBody{QQUser: p.Handle, Nickname: p.Nickname, Avatar: p.Avatar, Next: p.Next})
+}
+
+type bindRequest struct {
+	QQUser   string `json:"qq_user"`
+	Account  string `json:"account"`
+	Password string `json:"password"`
+	Ticket   string `json:"ticket"`
+	Randstr  string `json:"randstr"`
+}
+
+// handleQQBind handles PUT /oauth/qq/info/: binds the pending QQ identity to an existing
+// account → login body.
+func (s *Server) handleQQBind(w http.ResponseWriter, r *http.Request) error {
+	var in bindRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	l, err := s.accounts.BindExisting(r.Context(), account.BindInput{
+		Handle: in.QQUser, Browser: s.cookie(r, pendingCookie), Account: in.Account, Password: in.Password,
+		Captcha: account.CaptchaAnswer{Ticket: in.Ticket, Randstr: in.Randstr}, Client: s.client(r),
+	})
+	if err != nil {
+		return err
+	}
+	s.clearCookie(w, pendingCookie)
+	return encode(w, http.StatusOK, newLoginBody(l))
+}
+
+type qqRegisterRequest struct {
+	QQUser   string `json:"qq_user"`
+	Nickname string `json:"nickname"`
+	Mobile   string `json:"mobile"`
+	SMSCode  string `json:"sms_code"`
+	Password string `json:"password"`
+}
+
+// handleQQRegister handles POST /oauth/qq/info/: a new account bound to the pending QQ
+// identity, in one transaction → 201 + login body.
+func (s *Server) handleQQRegister(w http.ResponseWriter, r *http.Request) error {
+	var in qqRegisterRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	l, err := s.accounts.RegisterWithQQ(r.Context(), account.RegisterQQInput{
+		Handle: in.QQUser, Browser: s.cookie(r, pendingCookie),
+		RegisterInput: account.RegisterInput{Nickname: in.Nickname, Mobile: in.Mobile, SMSCode: in.SMSCode, Password: in.Password, Client: s.client(r)},
+	})
+	if err != nil {
+		return err
+	}
+	s.clearCookie(w, pendingCookie)
+	return encode(w, http.StatusCreated, newLoginBody(l))
+}

@@ -1,0 +1,44 @@
+package web
+
+import "net/http"
+
+// routes lists every route of the service. API paths keep the seed's trailing slash; the
+// same path without it is accepted too.
+func (s *Server) routes() {
+	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		s.mux.Handle(pattern+"{$}", s.api(h))
+		method, path, _ := cut(pattern)
+		s.mux.Handle(method+" "+path[:len(path)-1], s.api(h))
+	}
+	api("POST /users/login/", s.handleLogin)
+	api("GET /users/me/", s.handleMe)
+	api("POST /users/logout/", s.handleLogout)
+	api("POST /users/sms/", s.handleSMS)
+	api("POST /users/", s.handleRegister)
+	api("GET /oauth/qq/url/", s.handleQQURL)
+	api("GET /oauth/qq/info/", s.handleQQInfo)
+	api("PUT /oauth/qq/info/", s.handleQQBind)
+	api("POST /oauth/qq/info/", s.handleQQRegister)
+	for _, p := range []string{"/users/", "/oauth/"} {
+		s.mux.HandleFunc("OPTIONS "+p, s.handlePreflight)
+	}
+
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+
+	if s.dev {
+		s.mux.Handle("GET /_dev/outbox", s.api(s.handleOutbox))
+		if s.qqemu != nil {
+			s.mux.Handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
+		}
+	}
+}
+
+func cut(pattern string) (method, path string, ok bool) {
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == ' ' {
+			return pattern[:i], pattern[i+1:], true
+		}
+	}
+	return "", pattern, false
+}

@@ -1,0 +1,152 @@
+// Package web is the service's HTTP side: the JSON API of SPEC §2, operations endpoints,
+// development endpoints, and the middleware around them. Product rules live in account;
+// a handler here decodes, calls account, and encodes. Imports: account, outbox and the
+// standard library.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/outbox"
+)
+
+// Deps are what the server needs.
+type Deps struct {
+	Accounts       *account.Service
+	Logger         *slog.Logger
+	Origin         string   // the site's own origin, scheme://host[:port]
+	CORSOrigins    []string // other origins allowed to call the API with credentials
+	Secure         bool     // https: cookies are Secure with the __Host- prefix
+	TrustedProxies []netip.Prefix
+	Dev            bool           // development: /_dev/ routes exist
+	Outbox         *outbox.Outbox // development outbox; nil in production
+	QQEmulator     http.Handler   // mounted at /_dev/qq/ in development; nil otherwise
+}
+
+// Server is the HTTP handler of the whole service.
+type Server struct {
+	accounts *account.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
+	origin   string
+	cors     map[string]bool
+	secure   bool
+	proxies  []netip.Prefix
+	dev      bool
+	outbox   *outbox.Outbox
+	qqemu    http.Handler
+	handler  http.Handler
+}
+
+// NewServer returns the service's handler.
+func NewServer(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Server{
+		accounts: d.Accounts, log: d.Logger, origin: d.Origin, secure: d.Secure, proxies: d.TrustedProxies,
+		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{},
+	}
+	for _, o := range d.CORSOrigins {
+		s.cors[o] = true
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	s.handler = s.withRequestLog(s.withRecover(s.withHeaders(http.HandlerFunc(s.route))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// route dispatches through the mux, answering unknown routes and wrong methods with the
+// API's JSON error body instead of ServeMux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, account.ErrMethodNotAllowed)
+		return
+	}
+	s.writeError(w, r, account.ErrNotFound)
+}
+
+// api adapts a handler that returns an error; it is the only caller of writeError for
+// handler failures.
+func (s *Server) api(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkOrigin(w, r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// checkOrigin refuses a request whose Origin is neither the site's own nor an allowed
+// front end (login CSRF, forced binding), and adds CORS headers for allowed front ends.
+// Browsers send Origin on every cross-site request that could change something.
+func (s *Server) checkOrigin(w http.ResponseWriter, r *http.Request) error {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return nil
+	}
+	if o == s.origin || o == s.requestOrigin(r) {
+		return nil
+	}
+	if s.cors[strings.ToLower(o)] {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+		return nil
+	}
+	return account.ErrOriginForbidden
+}
+
+// handlePreflight handles OPTIONS for the API: allowed front ends get CORS answers.
+func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	o := r.Header.Get("Origin")
+	if o == "" || !s.cors[strings.ToLower(o)] {
+		s.writeError(w, r, account.ErrOriginForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", o)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+	h.Set("Access-Control-Max-Age", "600")
+	h.Add("Vary", "Origin")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// requestOrigin is the origin the request was addressed to, for a site reached under
+// another name than its public URL in development (localhost vs 127.0.0.1).
+func (s *Server) requestOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || s.secure {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

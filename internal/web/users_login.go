@@ -1,0 +1,47 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/renran/accounts/internal/account"
+)
+
+type loginRequest struct {
+	Account  string `json:"account"`
+	Password string `json:"password"`
+	Remember bool   `json:"remember"`
+	Ticket   string `json:"ticket"`
+	Randstr  string `json:"randstr"`
+	Next     string `json:"next"`
+}
+
+// loginBody is the answer of every request that logs someone in (SPEC §2).
+type loginBody struct {
+	Token    string `json:"token"`
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Nickname string `json:"nickname"`
+	Avatar   string `json:"avatar"`
+	Next     string `json:"next"`
+}
+
+func newLoginBody(l account.Login) loginBody {
+	return loginBody{Token: l.Token, ID: l.User.ID, Username: l.User.Username, Nickname: l.User.Nickname,
+		Avatar: l.User.Avatar, Next: l.Next}
+}
+
+// handleLogin handles POST /users/login/: account + password (+ captcha) → login body.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	l, err := s.accounts.LoginPassword(r.Context(), account.LoginInput{
+		Account: in.Account, Password: in.Password, Remember: in.Remember,
+		Captcha: account.CaptchaAnswer{Ticket: in.Ticket, Randstr: in.Randstr}, Next: in.Next, Client: s.client(r),
+	})
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, newLoginBody(l))
+}
