@@ -21,10 +21,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	code := s.checkAuthorize(q)
 	if code != 0 {
-		e := url.Values{"which": {"error"}, "display": {"pc"}, "error": {strconv.Itoa(code)},
-			"client_id": {q.Get("client_id")}, "response_type": {"code"},
-			"redirect_uri": {q.Get("redirect_uri")}, "state": {q.Get("state")}}
-		relRedirect(w, "show?"+e.Encode())
+		relRedirect(w, "show?"+query("which", "error", "display", "pc", "error", strconv.Itoa(code),
+			"client_id", q.Get("client_id"), "response_type", "code", "redirect_uri", q.Get("redirect_uri"), "state", q.Get("state")))
 		return
 	}
 	scope := q.Get("scope")
@@ -42,10 +40,21 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if q.Get("display") == "mobile" {
 		display = "mobile"
 	}
-	l := url.Values{"which": {"Login"}, "display": {display}, "client_id": {q.Get("client_id")},
-		"redirect_uri": {q.Get("redirect_uri")}, "response_type": {"code"}, "state": {q.Get("state")},
-		"scope": {scope}}
-	relRedirect(w, "show?"+l.Encode())
+	relRedirect(w, "show?"+query("which", "Login", "display", display, "client_id", q.Get("client_id"),
+		"redirect_uri", q.Get("redirect_uri"), "response_type", "code", "state", q.Get("state"), "scope", scope))
+}
+
+// query encodes key/value pairs in the order given, as QQ's URLs have them
+// (show?which=error&display=pc&error=…, qq-connect.md §2.4); url.Values would sort them.
+func query(kv ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[i]) + "=" + url.QueryEscape(kv[i+1]))
+	}
+	return b.String()
 }
 
 // checkAuthorize returns the QQ error code for bad authorize parameters, or 0.

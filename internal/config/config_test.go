@@ -1,0 +1,91 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDevelopmentDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	if c.Production || c.Addr != "127.0.0.1:8000" || c.Origin() != "http://127.0.0.1:8000" || !c.RateLimits ||
+		c.QQBaseURL != "http://127.0.0.1:8000/_dev/qq" || !c.QQEmulator || c.QQRedirectURL != "http://127.0.0.1:8000/oauth/qq/callback" ||
+		c.QQAppID != DevQQAppID || c.SecretKey != nil || c.Secure() {
+		t.Errorf("development defaults = %+v", c)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	prod := map[string]string{
+		"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": strings.Repeat("k", 32),
+		"RENRAN_QQ_APP_ID": "102000000", "RENRAN_QQ_APP_KEY": "real", "RENRAN_CAPTCHA": "dev", "RENRAN_SMS": "dev", "RENRAN_MAIL": "dev",
+	}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"production with dev providers", prod, "development providers"},
+		{"production without secret", with(prod, "RENRAN_SECRET_KEY", ""), "RENRAN_SECRET_KEY must be set"},
+		{"short secret", map[string]string{"RENRAN_SECRET_KEY": "short"}, "at least 32"},
+		{"production with the emulator's app", with(prod, "RENRAN_QQ_APP_ID", DevQQAppID), "emulator's test app"},
+		{"production pointing at the emulator", with(prod, "RENRAN_QQ_BASE_URL", "https://renran.example/_dev/qq"), "development emulator"},
+		{"production over http", with(prod, "RENRAN_PUBLIC_URL", "http://renran.example"), "must be https"},
+		{"production without rate limits", with(prod, "RENRAN_RATE_LIMITS", "off"), "development only"},
+		{"production with captcha off", with(prod, "RENRAN_CAPTCHA", "off"), "development only"},
+		{"bad env", map[string]string{"RENRAN_ENV": "staging"}, "RENRAN_ENV"},
+		{"bad proxy", map[string]string{"RENRAN_TRUSTED_PROXIES": "not-an-ip"}, "RENRAN_TRUSTED_PROXIES"},
+		{"bad origin", map[string]string{"RENRAN_CORS_ORIGINS": "https://a.example/path"}, "RENRAN_CORS_ORIGINS"},
+		{"bad public url", map[string]string{"RENRAN_PUBLIC_URL": "ftp://x"}, "RENRAN_PUBLIC_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Load() error = %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestListsParse(t *testing.T) {
+	c, err := Load(env(map[string]string{"RENRAN_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1", "RENRAN_CORS_ORIGINS": "https://M.Example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.1/32" || c.CORSOrigins[0] != "https://m.example.com" {
+		t.Errorf("lists = %v %v", c.TrustedProxies, c.CORSOrigins)
+	}
+}
+
+// TestREADMEDocumentsEveryVariable keeps the README's table and the names Load reads in step.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := os.ReadFile("config.go")
+	for _, v := range Variables {
+		if !strings.Contains(string(b), "| "+v.Name+" |") {
+			t.Errorf("README lacks a row for %s", v.Name)
+		}
+		if !strings.Contains(string(src), `"`+v.Name+`"`) {
+			t.Errorf("config.go never reads %s", v.Name)
+		}
+	}
+}
