@@ -68,8 +68,8 @@ func TestNormalizeNickname(t *testing.T) {
 		{"a", false},
 		{strings.Repeat("字", 21), false},
 		{strings.Repeat("字", 20), true},
-		{"bad\u200bname", false},   // zero-width space
-		{"evil\u202ename", false},  // right-to-left override
+		{"bad\u200bname", false},  // zero-width space
+		{"evil\u202ename", false}, // right-to-left override
 		{"<script>", false},
 		{"a b", false},
 		{"name\x00", false},
