@@ -1,0 +1,292 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/outbox"
+	"github.com/renran/accounts/internal/password"
+	"github.com/renran/accounts/internal/qq"
+	"github.com/renran/accounts/internal/sms"
+	"github.com/renran/accounts/internal/store"
+	"github.com/renran/accounts/internal/store/storetest"
+	"github.com/renran/accounts/internal/web"
+	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/qqemu/qqemutest"
+)
+
+const (
+	testAppID  = "101000001"
+	testAppKey = "test-app-key"
+)
+
+var testSecret = []byte("test-secret-test-secret-test-secret!")
+
+var fastHash = password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// env is a real server (real SQLite store, in-process kv, dev SMS outbox) talking over
+// HTTP to a real emulator.
+type env struct {
+	t      *testing.T
+	url    string
+	emu    *qqemutest.Emulator
+	db     *store.DB
+	box    *outbox.Outbox
+	svc    *account.Service
+	hasher *password.Hasher
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type envOptions struct {
+	noLimits  bool
+	qqTimeout time.Duration
+	now       func() time.Time // a fake clock for the service and the short-lived store
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
+	t.Helper()
+	var o envOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.qqTimeout == 0 {
+		o.qqTimeout = 2 * time.Second
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	siteURL := "http://" + ts.Listener.Addr().String()
+	redirect := siteURL + "/oauth/qq/callback"
+	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: testAppID, AppKey: testAppKey, Name: "荏苒测试", RedirectURIs: []string{redirect}}}})
+
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := kv.NewMemory(o.now)
+	box := outbox.New()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := password.NewHasher(fastHash, 4)
+	svc, err := account.New(account.Options{
+		Store: db, KV: mem, SMS: sms.Dev{Outbox: box}, Hasher: h, Secret: testSecret, Limits: !o.noLimits, Logger: log, Now: o.now,
+		QQ: qq.New(qq.Config{BaseURL: emu.URL, AppID: testAppID, AppKey: testAppKey, RedirectURL: redirect, Timeout: o.qqTimeout}, nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = web.NewServer(web.Deps{Accounts: svc, Logger: log, Origin: siteURL, Dev: true, Outbox: box})
+	ts.Start()
+	t.Cleanup(func() {
+		ts.Close()
+		svc.Close()
+		mem.Close()
+		db.Close()
+	})
+	return &env{t: t, url: siteURL, emu: emu, db: db, box: box, svc: svc, hasher: h, logs: logs}
+}
+
+// user makes an account with a password.
+func (e *env) user(pw string) account.User {
+	e.t.Helper()
+	u := storetest.NewUser()
+	hash, err := e.hasher.Hash(context.Background(), pw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u.PasswordHash = hash
+	u, err = e.db.CreateUser(context.Background(), u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) counts() (int, int) {
+	e.t.Helper()
+	u, i, err := e.db.Counts(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u, i
+}
+
+// browser is one browser: its own cookie jar, no automatic redirects.
+type browser struct {
+	e   *env
+	c   *http.Client
+	hdr http.Header // sent with every request
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, hdr: http.Header{}, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r response) str(k string) string { s, _ := r.body[k].(string); return s }
+
+// do sends a request; a non-nil body is sent as JSON (a string body is sent as is).
+func (b *browser) do(method, path string, body any, hdr ...string) response {
+	b.e.t.Helper()
+	var rd io.Reader
+	switch v := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(v)
+	default:
+		j, _ := json.Marshal(v)
+		rd = bytes.NewReader(j)
+	}
+	u := path
+	if !strings.HasPrefix(path, "http") {
+		u = b.e.url + path
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range b.hdr {
+		req.Header[k] = v
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+// qqStart asks for the authorize URL and lets the emulator approve as uin, returning the
+// callback's query (code and state) without calling the site yet.
+func (b *browser) qqStart(next, uin string) url.Values {
+	b.e.t.Helper()
+	r := b.do("GET", "/oauth/qq/url/?next="+url.QueryEscape(next), nil)
+	if r.status != 200 {
+		b.e.t.Fatalf("GET /oauth/qq/url/ = %d %s", r.status, r.raw)
+	}
+	resp, err := b.c.Get(r.str("url") + "&qqemu_user=" + uin)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || cb.Query().Get("code") == "" {
+		b.e.t.Fatalf("emulator authorize: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return cb.Query()
+}
+
+// qqCallback forwards code and state as the callback page does.
+func (b *browser) qqCallback(q url.Values) response {
+	return b.do("GET", "/oauth/qq/info/?code="+url.QueryEscape(q.Get("code"))+"&state="+url.QueryEscape(q.Get("state")), nil)
+}
+
+// qqLogin runs the whole QQ round trip for test user uin.
+func (b *browser) qqLogin(next, uin string) response {
+	return b.qqCallback(b.qqStart(next, uin))
+}
+
+// smsCode asks for a register code for mobile and reads it from the outbox.
+func (b *browser) smsCode(mobile string) string {
+	b.e.t.Helper()
+	r := b.do("POST", "/users/sms/", map[string]any{"mobile": mobile, "purpose": "register"})
+	if r.status != 200 {
+		b.e.t.Fatalf("POST /users/sms/ = %d %s", r.status, r.raw)
+	}
+	list := b.e.box.List(mobile)
+	if len(list) == 0 {
+		b.e.t.Fatalf("no SMS in the outbox for %s", mobile)
+	}
+	return list[0].Code
+}
+
+func (b *browser) auth(tok string) *browser {
+	nb := *b
+	nb.hdr = http.Header{"Authorization": {"Bearer " + tok}}
+	return &nb
+}
+
+func (b *browser) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(b.e.url)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func wantStatus(t *testing.T, what string, r response, status int, code string) {
+	t.Helper()
+	if r.status != status || (code != "" && r.str("error") != code) {
+		t.Fatalf("%s = %d %s; want %d %s", what, r.status, strings.TrimSpace(r.raw), status, code)
+	}
+}
+
+var mobileSeq struct {
+	mu sync.Mutex
+	n  int
+}
+
+// newMobile returns a fresh valid mobile number.
+func newMobile() string {
+	mobileSeq.mu.Lock()
+	defer mobileSeq.mu.Unlock()
+	mobileSeq.n++
+	return fmt.Sprintf("1880000%04d", mobileSeq.n)
+}
