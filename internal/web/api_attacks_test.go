@@ -560,4 +560,3 @@ func TestSecretsNotLogged(t *testing.T) {
 		t.Errorf("audit events for the user = %d, want login and bind", len(events))
 	}
 }
-
