@@ -15,7 +15,9 @@ type journal struct {
 	log   *slog.Logger
 	ch    chan journalItem
 	done  chan struct{}
-	once  sync.Once
+
+	mu     sync.RWMutex // held for reading while sending, for writing while closing
+	closed bool
 }
 
 type journalItem struct {
@@ -37,13 +39,30 @@ func startJournal(st Store, log *slog.Logger, n int) *journal {
 	return j
 }
 
-func (j *journal) add(it journalItem) { j.ch <- it }
+// add queues an item. After close (the service shutting down) items are logged and
+// dropped rather than sent on a closed channel.
+func (j *journal) add(it journalItem) {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	if j.closed {
+		if it.event != nil {
+			j.log.Warn("audit event after shutdown, not written", "event", it.event.Event, "user", it.event.UserID)
+		}
+		return
+	}
+	j.ch <- it
+}
 
 func (j *journal) close() {
-	j.once.Do(func() {
-		close(j.ch)
-		<-j.done
-	})
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return
+	}
+	j.closed = true
+	close(j.ch)
+	j.mu.Unlock()
+	<-j.done
 }
 
 func (j *journal) run() {

@@ -108,7 +108,9 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 		return QQResult{}, s.qqErr("exchange code", err)
 	}
 	me := qq.Me{OpenID: tok.OpenID}
-	if me.OpenID == "" {
+	// need_openid=1 spares the /me call; it is still needed when QQ left the openid out
+	// or when the unionid is wanted (only /me gives it).
+	if me.OpenID == "" || s.qq.WantsUnionID() {
 		if me, err = s.qq.Me(ctx, tok.AccessToken); err != nil {
 			return QQResult{}, s.qqErr("me", err)
 		}
@@ -336,7 +338,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	if u.Avatar == "" {
 		u.Avatar = rec.Avatar
 	}
-	created, _, err := s.createWithRetry(ctx, u, func(u User) (User, error) {
+	created, err := s.createWithRetry(u, func(u User) (User, error) {
 		c, _, err := s.store.CreateUserWithIdentity(ctx, u, s.identityFrom(rec, 0))
 		return c, err
 	})

@@ -156,7 +156,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, next string) (
 	if err != nil {
 		return Login{}, err
 	}
-	created, _, err := s.createWithRetry(ctx, u, func(u User) (User, error) { return s.store.CreateUser(ctx, u) })
+	created, err := s.createWithRetry(u, func(u User) (User, error) { return s.store.CreateUser(ctx, u) })
 	if err != nil {
 		return Login{}, err
 	}
@@ -192,14 +192,14 @@ func (s *Service) prepareUser(ctx context.Context, in RegisterInput) (User, func
 
 // createWithRetry gives the user a generated username and creates it, trying another
 // username in the unlikely case of a clash.
-func (s *Service) createWithRetry(ctx context.Context, u User, create func(User) (User, error)) (User, Identity, error) {
+func (s *Service) createWithRetry(u User, create func(User) (User, error)) (User, error) {
 	for i := 0; ; i++ {
 		u.Username = "rr_" + randomUsername()
 		created, err := create(u)
 		if errors.Is(err, ErrUsernameTaken) && i < 3 {
 			continue
 		}
-		return created, Identity{}, err
+		return created, err
 	}
 }
 

@@ -94,6 +94,9 @@ func New(cfg Config, hc *http.Client) *Client {
 	return &Client{cfg: cfg, hc: &c}
 }
 
+// WantsUnionID reports whether the client asks /me for the unionid.
+func (c *Client) WantsUnionID() bool { return c.cfg.UnionID }
+
 // AppID is the QQ app this client speaks for.
 func (c *Client) AppID() string { return c.cfg.AppID }
 

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -199,4 +200,23 @@ func TestLogout(t *testing.T) {
 		wantStatus(t, "me after logging out everywhere", b.auth(tok).do("GET", "/users/me/", nil), 401, "not_authenticated")
 	}
 	wantStatus(t, "me with a new token", b.auth(login()).do("GET", "/users/me/", nil), 200, "")
+}
+
+// TestQQUnionID: with the unionid permission, the binding records the unionid (which only
+// /me gives), and a returning login costs two calls to QQ instead of one.
+func TestQQUnionID(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) { o.unionID = true })
+	u := e.user("correct horse battery")
+	b := e.browser()
+	p := b.qqLogin("/", "10001")
+	wantStatus(t, "bind", b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": p.str("qq_user"), "account": u.Username, "password": "correct horse battery"}), 200, "")
+	id, _, err := e.db.IdentityByOpenID(context.Background(), "qq", testAppID, e.emu.OpenID(testAppID, "10001"))
+	if err != nil || id.UnionID != e.emu.UnionID(testAppID, "10001") {
+		t.Fatalf("identity = %+v, %v; want unionid %s", id, err, e.emu.UnionID(testAppID, "10001"))
+	}
+	before := e.emu.Calls("token") + e.emu.Calls("me")
+	wantStatus(t, "returning", e.browser().qqLogin("/", "10001"), 200, "")
+	if got := e.emu.Calls("token") + e.emu.Calls("me") - before; got != 2 {
+		t.Errorf("returning login with unionid made %d calls, want 2", got)
+	}
 }

@@ -42,7 +42,7 @@ var fastHash = password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, Sa
 // env is a real server (real SQLite store, in-process kv, dev SMS outbox) talking over
 // HTTP to a real emulator.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	emu    *qqemutest.Emulator
 	db     *store.DB
@@ -71,6 +71,7 @@ func (s *syncBuffer) String() string {
 
 type envOptions struct {
 	noLimits  bool
+	unionID   bool // the app has the unionid permission and the client asks for it
 	qqTimeout time.Duration
 	now       func() time.Time // a fake clock for the service and the short-lived store
 }
@@ -84,7 +85,7 @@ func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
+func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	t.Helper()
 	var o envOptions
 	for _, f := range opts {
@@ -96,7 +97,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	ts := httptest.NewUnstartedServer(nil)
 	siteURL := "http://" + ts.Listener.Addr().String()
 	redirect := siteURL + "/oauth/qq/callback"
-	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: testAppID, AppKey: testAppKey, Name: "荏苒测试", RedirectURIs: []string{redirect}}}})
+	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: testAppID, AppKey: testAppKey, Name: "荏苒测试", RedirectURIs: []string{redirect}, UnionID: o.unionID}}})
 
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"))
 	if err != nil {
@@ -109,7 +110,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	h := password.NewHasher(fastHash, 4)
 	svc, err := account.New(account.Options{
 		Store: db, KV: mem, SMS: sms.Dev{Outbox: box}, Hasher: h, Secret: testSecret, Limits: !o.noLimits, Logger: log, Now: o.now,
-		QQ: qq.New(qq.Config{BaseURL: emu.URL, AppID: testAppID, AppKey: testAppKey, RedirectURL: redirect, Timeout: o.qqTimeout}, nil),
+		QQ: qq.New(qq.Config{BaseURL: emu.URL, AppID: testAppID, AppKey: testAppKey, RedirectURL: redirect, Timeout: o.qqTimeout, UnionID: o.unionID}, nil),
 	})
 	if err != nil {
 		t.Fatal(err)
