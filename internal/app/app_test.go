@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -52,7 +52,7 @@ func startRun(t *testing.T, extra map[string]string) (base string, stdout, stder
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return vars[k] }, stdout, stderr) }()
+	go func() { done <- Run(ctx, nil, func(k string) string { return vars[k] }, stdout, stderr) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(base + "/readyz")
@@ -99,7 +99,7 @@ func getJSON(t *testing.T, c *http.Client, u string) (int, map[string]any, http.
 	return resp.StatusCode, m, resp.Header
 }
 
-// TestServeEmbeddedDefault starts the binary's run() as a newcomer would, walks a QQ
+// TestServeEmbeddedDefault starts the program's Run as a newcomer would, walks a QQ
 // login through the built-in emulator over real HTTP, and shuts down gracefully.
 func TestServeEmbeddedDefault(t *testing.T) {
 	base, stdout, stderr, stop := startRun(t, nil)
@@ -182,16 +182,16 @@ func TestCommands(t *testing.T) {
 		return ""
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"migrate"}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "schema version 1") {
+	if err := Run(context.Background(), []string{"migrate"}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "schema version 1") {
 		t.Errorf("migrate = %v, %q", err, out.String())
 	}
-	if err := run(context.Background(), []string{"frobnicate"}, env, io.Discard, io.Discard); err == nil {
+	if err := Run(context.Background(), []string{"frobnicate"}, env, io.Discard, io.Discard); err == nil {
 		t.Error("an unknown command did not fail")
 	}
 	prod := func(k string) string {
 		return map[string]string{"RENRAN_ENV": "production", "RENRAN_DATA_DIR": data}[k]
 	}
-	err := run(context.Background(), nil, prod, io.Discard, io.Discard)
+	err := Run(context.Background(), nil, prod, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "RENRAN_SECRET_KEY") {
 		t.Errorf("production without configuration = %v, want a refusal naming what is missing", err)
 	}

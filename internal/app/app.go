@@ -1,0 +1,247 @@
+// Package app is the whole program behind cmd/renran: Run parses the command and runs
+// serve, migrate or qq-emulator. main and the end-to-end tests both call it. It is the
+// only package that knows every other one.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/config"
+	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/outbox"
+	"github.com/renran/accounts/internal/password"
+	"github.com/renran/accounts/internal/qq"
+	"github.com/renran/accounts/internal/sms"
+	"github.com/renran/accounts/internal/store"
+	"github.com/renran/accounts/internal/web"
+	"github.com/renran/accounts/qqemu"
+)
+
+const usage = `usage: renran [command]
+
+commands:
+  serve         run the service (the default)
+  migrate       apply database migrations and exit
+  qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
+
+Configuration comes from RENRAN_* environment variables; see the README.`
+
+// Run is the whole program; main and the end-to-end tests call it. It returns when ctx
+// is done (after a graceful shutdown) or on a fatal error.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, getenv, stdout)
+	case "qq-emulator":
+		return runEmulator(ctx, args, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	db, err := store.OpenSQLite(ctx, cfg.SQLitePath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "renran: database %s is at schema version %d\n", cfg.SQLitePath, v)
+	return nil
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if cfg.SecretKey == nil {
+		if cfg.SecretKey, err = devSecret(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	db, err := store.OpenSQLite(ctx, cfg.SQLitePath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	mem := kv.NewMemory(nil)
+	defer mem.Close()
+
+	box := outbox.New()
+	qqClient := qq.New(qq.Config{BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL}, nil)
+	svc, err := account.New(account.Options{
+		Store: db, KV: mem, QQ: qqClient, SMS: sms.Dev{Outbox: box}, Captcha: nil,
+		Hasher: password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
+		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+
+	deps := web.Deps{
+		Accounts: svc, Logger: log, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
+		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production,
+	}
+	if !cfg.Production {
+		deps.Outbox = box
+	}
+	if cfg.QQEmulator {
+		deps.QQEmulator = qqemu.New(qqemu.Config{
+			Apps:      []qqemu.App{{AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, Name: "荏苒资讯（开发）", RedirectURIs: []string{cfg.QQRedirectURL}}},
+			PublicURL: cfg.QQBaseURL,
+		})
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set RENRAN_ADDR to another address)", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           web.NewServer(deps),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	pub := cfg.PublicURL.String()
+	fmt.Fprintf(stdout, "renran: listening on http://%s (public URL %s)\n", ln.Addr(), pub)
+	if !cfg.Production {
+		fmt.Fprintf(stdout, "renran: development mode, data in %s\n", cfg.DataDir)
+		fmt.Fprintf(stdout, "  API:           %s/users/login/  %s/oauth/qq/url/\n", pub, pub)
+		fmt.Fprintf(stdout, "  QQ emulator:   %s (test users 10001 林枫, 10002 小荏, 10003 QQ测试用户)\n", cfg.QQBaseURL)
+		fmt.Fprintf(stdout, "  SMS outbox:    %s/_dev/outbox\n", pub)
+		fmt.Fprintf(stdout, "  health:        %s/healthz  %s/readyz\n", pub, pub)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// devSecret loads the development secret from the data folder, making it on first start.
+func devSecret(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return nil, fmt.Errorf("%s holds fewer than 32 bytes: delete it to make a new one", path)
+		}
+		return []byte(s), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read development secret: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) { // another instance made it first
+			return devSecret(dir)
+		}
+		return nil, fmt.Errorf("write development secret: %w", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write development secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}
+
+func runEmulator(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("qq-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8001", "listen address")
+	public := fs.String("public-url", "", "URL browsers reach the emulator at (default http://<addr>)")
+	appID := fs.String("app-id", config.DevQQAppID, "the test app's id")
+	appKey := fs.String("app-key", config.DevQQAppKey, "the test app's key")
+	redirects := fs.String("redirect-uri", "http://127.0.0.1:8000/oauth/qq/callback", "registered redirect URIs, comma-separated (exact match)")
+	latency := fs.Duration("latency", 0, "added before every protocol answer, e.g. 50ms")
+	expires := fs.Int("expires-in", qqemu.DefaultExpiresIn, "access token lifetime in seconds (QQ now often says 5184000)")
+	union := fs.Bool("unionid", false, "grant the unionid permission")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pub := *public
+	if pub == "" {
+		pub = "http://" + *addr
+	}
+	emu := qqemu.New(qqemu.Config{
+		Apps:      []qqemu.App{{AppID: *appID, AppKey: *appKey, Name: "荏苒资讯（开发）", RedirectURIs: strings.Split(*redirects, ","), UnionID: *union}},
+		PublicURL: strings.TrimRight(pub, "/"), ExpiresIn: *expires, Latency: *latency,
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "qq-emulator: listening on http://%s, app %s, redirect URIs %s\n", ln.Addr(), *appID, *redirects)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
