@@ -113,7 +113,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	deps := web.Deps{
 		Accounts: svc, Logger: log, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
-		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production,
+		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(),
+	}
+	if !cfg.Production && !cfg.QQEmulator {
+		deps.QQAvatarOrigin = cfg.QQBaseOrigin() // an emulator running as its own process
 	}
 	if !cfg.Production {
 		deps.Outbox = box
@@ -142,6 +145,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	fmt.Fprintf(stdout, "renran: listening on http://%s (public URL %s)\n", ln.Addr(), pub)
 	if !cfg.Production {
 		fmt.Fprintf(stdout, "renran: development mode, data in %s\n", cfg.DataDir)
+		fmt.Fprintf(stdout, "  open:          %s/login\n", pub)
+		fmt.Fprintf(stdout, "  dev tools:     %s/_dev/ (SMS codes, QQ emulator notes)\n", pub)
 		fmt.Fprintf(stdout, "  API:           %s/users/login/  %s/oauth/qq/url/\n", pub, pub)
 		fmt.Fprintf(stdout, "  QQ emulator:   %s (test users 10001 林枫, 10002 小荏, 10003 QQ测试用户)\n", cfg.QQBaseURL)
 		fmt.Fprintf(stdout, "  SMS outbox:    %s/_dev/outbox\n", pub)

@@ -103,7 +103,7 @@ func getJSON(t *testing.T, c *http.Client, u string) (int, map[string]any, http.
 // login through the built-in emulator over real HTTP, and shuts down gracefully.
 func TestServeEmbeddedDefault(t *testing.T) {
 	base, stdout, stderr, stop := startRun(t, nil)
-	if out := stdout.String(); !strings.Contains(out, "listening on "+base) || !strings.Contains(out, "/_dev/qq") {
+	if out := stdout.String(); !strings.Contains(out, "listening on "+base) || !strings.Contains(out, "/_dev/qq") || !strings.Contains(out, base+"/login") {
 		t.Errorf("startup message = %q, want where to go", out)
 	}
 	jar, _ := cookiejar.New(nil)

@@ -75,6 +75,24 @@ func (c Config) Secure() bool { return c.PublicURL.Scheme == "https" }
 // Origin is the site's own origin, scheme://host[:port].
 func (c Config) Origin() string { return c.PublicURL.Scheme + "://" + c.PublicURL.Host }
 
+// QQRedirectPath is the path of RENRAN_QQ_REDIRECT_URL: where the callback page is served.
+func (c Config) QQRedirectPath() string {
+	u, err := url.Parse(c.QQRedirectURL)
+	if err != nil || u.Path == "" {
+		return "/oauth/qq/callback"
+	}
+	return u.Path
+}
+
+// QQBaseOrigin is the origin of RENRAN_QQ_BASE_URL.
+func (c Config) QQBaseOrigin() string {
+	u, err := url.Parse(c.QQBaseURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // Load reads the configuration through getenv and validates it.
 func Load(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {

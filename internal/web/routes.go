@@ -23,11 +23,19 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("OPTIONS "+p, s.handlePreflight)
 	}
 
+	s.mux.HandleFunc("GET /{$}", s.handleRoot)
+	s.mux.HandleFunc("GET /login", s.page("login", "登录"))
+	s.mux.HandleFunc("GET /register", s.page("register", "注册"))
+	s.mux.HandleFunc("GET "+s.callbackPath, s.handleCallbackPage)
+	s.mux.HandleFunc("GET /user", s.page("user", "个人中心"))
+	s.mux.Handle("GET /static/", s.handleStatic())
+
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 
 	if s.dev {
 		s.mux.Handle("GET /_dev/outbox", s.api(s.handleOutbox))
+		s.mux.HandleFunc("GET /_dev/{$}", s.page("dev", "开发工具"))
 		if s.qqemu != nil {
 			s.mux.Handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
 		}

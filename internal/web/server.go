@@ -25,6 +25,12 @@ type Deps struct {
 	Dev            bool           // development: /_dev/ routes exist
 	Outbox         *outbox.Outbox // development outbox; nil in production
 	QQEmulator     http.Handler   // mounted at /_dev/qq/ in development; nil otherwise
+	// QQAvatarOrigin is an extra origin pages may load avatars from: the emulator's when it
+	// runs as its own process in development. Empty otherwise.
+	QQAvatarOrigin string
+	// CallbackPath is the path of the redirect URI registered with QQ, where the callback
+	// page is served; empty means /oauth/qq/callback.
+	CallbackPath string
 }
 
 // Server is the HTTP handler of the whole service.
@@ -40,6 +46,9 @@ type Server struct {
 	outbox   *outbox.Outbox
 	qqemu    http.Handler
 	handler  http.Handler
+
+	qqAvatarOrigin string
+	callbackPath   string
 }
 
 // NewServer returns the service's handler.
@@ -49,10 +58,13 @@ func NewServer(d Deps) *Server {
 	}
 	s := &Server{
 		accounts: d.Accounts, log: d.Logger, origin: d.Origin, secure: d.Secure, proxies: d.TrustedProxies,
-		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{},
+		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{}, qqAvatarOrigin: d.QQAvatarOrigin, callbackPath: d.CallbackPath,
 	}
 	for _, o := range d.CORSOrigins {
 		s.cors[o] = true
+	}
+	if s.callbackPath == "" {
+		s.callbackPath = "/oauth/qq/callback"
 	}
 	s.mux = http.NewServeMux()
 	s.routes()

@@ -1,0 +1,38 @@
+// Package testenv finds what some tests need from outside the process (Chromium now;
+// PostgreSQL and Redis later) through environment variables, and skips those tests with a
+// message that says how to enable them. With RENRAN_TEST_REQUIRE=1 (set by .ci/run) a
+// missing tool fails the test instead, so CI cannot pass by skipping. Only tests import it.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Chromium returns the Chromium binary for browser tests: $RENRAN_TEST_CHROMIUM, else a
+// chromium on the PATH.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("RENRAN_TEST_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			missing(tb, "RENRAN_TEST_CHROMIUM="+p+" does not exist")
+		}
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing(tb, "no Chromium: skipping browser tests (apt-get install chromium, or set RENRAN_TEST_CHROMIUM to its path)")
+	return ""
+}
+
+func missing(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv("RENRAN_TEST_REQUIRE") == "1" {
+		tb.Fatal(msg + " (RENRAN_TEST_REQUIRE=1)")
+	}
+	tb.Skip(msg)
+}

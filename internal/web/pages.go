@@ -1,0 +1,106 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/renran/accounts/internal/account"
+)
+
+//go:embed pages/*.html
+var pageFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+var pageTemplates = template.Must(template.ParseFS(pageFS, "pages/*.html"))
+
+type pageData struct {
+	Title  string
+	Script string // the page's module under /static/
+	Dev    bool
+}
+
+// pageCSP allows our own scripts, styles and images only, plus QQ's avatar hosts over
+// https: the QQ client upgrades QQ's http:// avatar URLs to https, and allowing the hosts
+// by name costs less than proxying every avatar through this service. No inline script,
+// no third-party script, no framing.
+func (s *Server) pageCSP() string {
+	img := "'self' data: https://*.qlogo.cn"
+	if s.qqAvatarOrigin != "" {
+		img += " " + s.qqAvatarOrigin
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img +
+		"; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// page serves one of the pages. Pages are the same for everyone; what differs is fetched
+// by their script from the JSON API, exactly as an outside front end would.
+func (s *Server) page(name, title string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: name + ".js", Dev: s.dev}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", s.pageCSP())
+		_, _ = w.Write(buf.Bytes())
+	}
+}
+
+// handleCallbackPage handles GET /oauth/qq/callback, QQ's redirect target. When QQ's code
+// and state arrive in the query, they are moved into a short-lived cookie scoped to this
+// path and the browser is sent on to the clean URL, so they stay out of the address bar,
+// the history and any Referer (security-cases.md C-02). The page's script then reads the
+// cookie once, deletes it and forwards code and state to GET /oauth/qq/info/. The cookie
+// is readable by that script on purpose: the code is useless without the HttpOnly state
+// cookie of the browser that started the login.
+func (s *Server) handleCallbackPage(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawQuery == "" {
+		s.page("callback", "QQ 登录")(w, r)
+		return
+	}
+	q := r.URL.Query()
+	v := url.Values{}
+	for _, k := range []string{"code", "state", "error"} {
+		if x := q.Get(k); x != "" && len(x) <= 256 {
+			v.Set(k, x)
+		}
+	}
+	if v.Get("code") == "" && v.Get("error") == "" {
+		v.Set("error", "no_code")
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: "qq_callback", Value: v.Encode(), Path: s.callbackPath, MaxAge: 120,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode,
+	})
+	w.Header().Set("Location", s.callbackPath)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// handleStatic serves the embedded assets.
+func (s *Server) handleStatic() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			s.writeError(w, r, account.ErrNotFound)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// handleRoot handles GET /: the user centre, which sends a visitor without a token on to
+// the login page.
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/user", http.StatusFound)
+}

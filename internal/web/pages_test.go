@@ -1,0 +1,108 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestPages_Headers covers K-05 and C-02 for the pages: no-store, no-referrer, no
+// framing, a CSP with no inline or third-party script.
+func TestPages_Headers(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/login", "/register", "/oauth/qq/callback", "/user", "/_dev/"} {
+		t.Run(path, func(t *testing.T) {
+			resp, err := http.Get(e.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			h := resp.Header
+			csp := h.Get("Content-Security-Policy")
+			if resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+				t.Fatalf("GET %s = %d %s", path, resp.StatusCode, h.Get("Content-Type"))
+			}
+			for _, want := range []string{"default-src 'none'", "script-src 'self';", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("CSP %q lacks %s", csp, want)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+				t.Errorf("CSP %q allows inline code", csp)
+			}
+			if h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Frame-Options") != "DENY" {
+				t.Errorf("headers = %v", h)
+			}
+			// Every script is a file of ours; no inline handlers, no outside assets.
+			if regexp.MustCompile(`<script(?:\s+type="module")?>|\son[a-z]+="|(?:src|href)="(?:https?:)?//`).Match(body) {
+				t.Errorf("%s has inline script or a third-party asset", path)
+			}
+		})
+	}
+}
+
+// TestCallbackPage_MovesCodeOutOfURL covers C-02: QQ's redirect lands on a 303 to the
+// clean callback URL; code and state travel on in a cookie scoped to that path.
+func TestCallbackPage_MovesCodeOutOfURL(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	r := b.do("GET", "/oauth/qq/callback?code=ABCDEF&state=st4te", nil)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/oauth/qq/callback" {
+		t.Fatalf("callback with a query = %d Location %q; want 303 to the clean URL", r.status, r.header.Get("Location"))
+	}
+	sc := r.header.Get("Set-Cookie")
+	for _, want := range []string{"qq_callback=", "Path=/oauth/qq/callback", "Max-Age=120", "SameSite=Lax"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("callback cookie %q lacks %s", sc, want)
+		}
+	}
+	v, _ := url.ParseQuery(strings.TrimPrefix(strings.SplitN(sc, ";", 2)[0], "qq_callback="))
+	if v.Get("code") != "ABCDEF" || v.Get("state") != "st4te" {
+		t.Errorf("callback cookie holds %v", v)
+	}
+	if r.header.Get("Referrer-Policy") != "no-referrer" || r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("callback redirect headers = %v", r.header)
+	}
+	// A cancelled login (QQ sends no code) is carried as an error, not as an empty code.
+	r = b.do("GET", "/oauth/qq/callback?state=st4te", nil)
+	if !strings.Contains(r.header.Get("Set-Cookie"), "error=no_code") {
+		t.Errorf("callback without a code: cookie %q", r.header.Get("Set-Cookie"))
+	}
+}
+
+// TestRoutes_NoOpenRedirect covers R-05: no route redirects to an absolute URL a caller
+// supplies through next, url, redirect or state.
+func TestRoutes_NoOpenRedirect(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	paths := []string{"/", "/login", "/register", "/user", "/oauth/qq/callback", "/oauth/qq/url/", "/oauth/qq/info/", "/users/me/", "/_dev/", "/static/app.css"}
+	for _, p := range paths {
+		for _, param := range []string{"next", "url", "redirect", "state", "return_to"} {
+			r := b.do("GET", p+"?"+param+"="+url.QueryEscape("https://evil.example/x"), nil)
+			loc := r.header.Get("Location")
+			if strings.Contains(loc, "evil.example") {
+				t.Errorf("GET %s?%s=… redirects to %q", p, param, loc)
+			}
+			if strings.Contains(r.raw, "evil.example") {
+				t.Errorf("GET %s?%s=… reflects the URL: %s", p, param, r.raw)
+			}
+		}
+	}
+}
+
+func TestStaticAssets(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/static/app.css", "/static/common.js", "/static/login.js", "/static/callback.js", "/static/logo.svg"} {
+		r := e.browser().do("GET", p, nil)
+		if r.status != 200 {
+			t.Errorf("GET %s = %d", p, r.status)
+		}
+	}
+	if r := e.browser().do("GET", "/static/", nil); r.status != 404 {
+		t.Errorf("GET /static/ = %d, want 404 (no listing)", r.status)
+	}
+}

@@ -1,0 +1,132 @@
+import { api, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast } from './common.js';
+
+// QQ's code and state arrive in a short-lived cookie set by the server's redirect to this
+// clean URL (or, if a proxy skipped that, in the query: then they leave the address bar
+// at once).
+function takeCallback() {
+  let q = new URLSearchParams(location.search);
+  if (location.search) history.replaceState(null, '', location.pathname);
+  const c = document.cookie.split('; ').find((x) => x.startsWith('qq_callback='));
+  if (c) {
+    q = new URLSearchParams(decodeURIComponent(c.slice('qq_callback='.length)));
+    document.cookie = `qq_callback=; Max-Age=0; Path=${location.pathname}; SameSite=Lax`;
+  }
+  return { code: q.get('code') || '', state: q.get('state') || '', error: q.get('error') || '' };
+}
+
+function show(id) {
+  for (const s of ['cb-loading', 'cb-error', 'cb-bind']) $('#' + s).hidden = s !== id;
+}
+
+let next = '/';
+
+const TITLES = {
+  oauth_state_invalid: 'QQ 登录链接已失效',
+  qq_user_expired: 'QQ 登录信息已过期',
+  qq_login_cancelled: 'QQ 登录已取消',
+  qq_timeout: 'QQ 暂时没有响应',
+  qq_unavailable: 'QQ 服务暂时不可用',
+};
+
+function fail(code, message) {
+  $('#cb-error-title').textContent = TITLES[code] || 'QQ 登录没有完成';
+  $('#cb-error-message').textContent = message;
+  show('cb-error');
+  $('#cb-restart').focus();
+}
+
+function loggedIn(data) {
+  saveUser(data, false);
+  show('cb-loading');
+  $('#cb-loading-text').textContent = `${data.nickname}，欢迎回到荏苒，正在跳转…`;
+  goAfterLogin(data.next);
+}
+
+$('#cb-restart').addEventListener('click', async () => {
+  const btn = $('#cb-restart');
+  setBusy(btn, true, '正在前往 QQ…');
+  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next));
+  if (res.ok && res.data.url) { location.href = res.data.url; return; }
+  setBusy(btn, false);
+  toast(res.data.message || 'QQ 登录暂时不可用，请稍后重试');
+});
+
+// Tabs: 已有账号 · 没有账号, with arrow keys as a tablist should.
+const tabs = [$('#tab-existing'), $('#tab-new')];
+const panels = [$('#bind-form'), $('#qqreg-form')];
+function select(i, focus) {
+  tabs.forEach((t, j) => {
+    t.classList.toggle('active', i === j);
+    t.setAttribute('aria-selected', String(i === j));
+    t.tabIndex = i === j ? 0 : -1;
+    panels[j].hidden = i !== j;
+  });
+  if (focus) tabs[i].focus();
+  const first = panels[i].querySelector('input:not([type=hidden])');
+  if (first && !focus) first.focus();
+}
+tabs.forEach((t, i) => {
+  t.addEventListener('click', () => select(i, false));
+  t.addEventListener('keydown', (ev) => {
+    if (ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') { ev.preventDefault(); select(1 - i, true); }
+  });
+});
+
+let handle = '';
+
+function expiredOrError(form, res) {
+  if (res.status === 410) { fail(res.data.error, res.data.message); return; }
+  showApiError(form, res);
+}
+
+const bindForm = $('#bind-form');
+bindForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  clearErrors(bindForm);
+  const account = bindForm.elements.account.value.trim();
+  const password = bindForm.elements.password.value;
+  if (!account) fieldError(bindForm, 'account', '请输入手机号、邮箱或用户名');
+  if (!password) fieldError(bindForm, 'password', '请输入密码');
+  if (focusFirstError(bindForm)) return;
+  const btn = $('#bind-submit');
+  setBusy(btn, true, '正在关联…');
+  const res = await api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password });
+  if (res.ok) { loggedIn(res.data); return; }
+  setBusy(btn, false);
+  expiredOrError(bindForm, res);
+  if (res.status === 401) {
+    bindForm.elements.password.value = '';
+    bindForm.elements.password.focus();
+  }
+});
+
+const regForm = $('#qqreg-form');
+wireSMSForm(regForm, async (v) => {
+  const btn = $('#qqreg-submit');
+  setBusy(btn, true, '注册中…');
+  const res = await api('POST', '/oauth/qq/info/', { qq_user: handle, ...v });
+  if (res.ok) { loggedIn(res.data); return; }
+  setBusy(btn, false);
+  expiredOrError(regForm, res);
+});
+
+async function main() {
+  const cb = takeCallback();
+  if (cb.error || !cb.code) {
+    if (cb.error && cb.error !== 'no_code') { fail('qq_login_cancelled', 'QQ 登录已取消或没有完成授权。'); return; }
+    fail('oauth_state_invalid', '这个 QQ 登录链接已经用过或已失效（比如刷新了页面）。请重新发起 QQ 登录。');
+    return;
+  }
+  const res = await api('GET', `/oauth/qq/info/?code=${encodeURIComponent(cb.code)}&state=${encodeURIComponent(cb.state)}`);
+  if (!res.ok) { fail(res.data.error, res.data.message); return; }
+  next = res.data.next || '/';
+  if (res.data.token) { loggedIn(res.data); return; }
+  handle = res.data.qq_user;
+  $('#cb-nickname').textContent = res.data.nickname || 'QQ 用户';
+  if (res.data.avatar) $('#cb-avatar').src = res.data.avatar;
+  regForm.elements.nickname.value = res.data.nickname || '';
+  show('cb-bind');
+  select(0, false);
+}
+
+main();

@@ -1,0 +1,198 @@
+// Shared by the pages: the JSON API, token storage (as the seed: localStorage when
+// "记住我", else sessionStorage), form feedback and small UI helpers.
+
+export async function api(method, path, body, { auth = false } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth) {
+    const tok = getToken();
+    if (tok) headers.Authorization = 'Bearer ' + tok;
+  }
+  let resp;
+  try {
+    resp = await fetch(path, {
+      method, headers, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    return { ok: false, status: 0, data: { error: 'network', message: '网络连接失败，请检查网络后重试' } };
+  }
+  let data = {};
+  if (resp.status !== 204) {
+    try { data = await resp.json(); } catch (e) {
+      data = { error: 'bad_response', message: '服务器暂时无法响应，请稍后重试' };
+    }
+  }
+  return { ok: resp.ok, status: resp.status, data, retryAfter: Number(resp.headers.get('Retry-After')) || 0 };
+}
+
+const KEYS = [['user_token', 'token'], ['user_name', 'username'], ['user_id', 'id'], ['user_nickname', 'nickname'], ['user_avatar', 'avatar']];
+
+export function saveUser(data, remember) {
+  const keep = remember ? localStorage : sessionStorage;
+  const drop = remember ? sessionStorage : localStorage;
+  for (const [k, f] of KEYS) {
+    keep.setItem(k, data[f] == null ? '' : String(data[f]));
+    drop.removeItem(k);
+  }
+}
+
+export function getToken() {
+  return localStorage.getItem('user_token') || sessionStorage.getItem('user_token') || '';
+}
+
+export function clearUser() {
+  for (const [k] of KEYS) { localStorage.removeItem(k); sessionStorage.removeItem(k); }
+}
+
+// localNext keeps only a path on this site, as the server does.
+export function localNext(s) {
+  if (!s || typeof s !== 'string' || s[0] !== '/' || s[1] === '/' || s.includes('\\') || /[\u0000-\u0020\u007f]/.test(s)) return '';
+  try {
+    const u = new URL(s, location.origin);
+    return u.origin === location.origin ? u.pathname + u.search + u.hash : '';
+  } catch (e) { return ''; }
+}
+
+export function pageNext() {
+  return localNext(new URLSearchParams(location.search).get('next') || '');
+}
+
+// goAfterLogin sends a logged-in person on: to next, or to the user centre.
+export function goAfterLogin(next) {
+  const n = localNext(next);
+  location.replace(n && n !== '/' ? n : '/user');
+}
+
+export function $(sel, root = document) { return root.querySelector(sel); }
+
+export function setBusy(btn, busy, label) {
+  if (busy) {
+    btn.dataset.label = btn.textContent;
+    btn.disabled = true;
+    btn.setAttribute('aria-busy', 'true');
+    btn.textContent = '';
+    const sp = document.createElement('span');
+    sp.className = 'spin';
+    sp.setAttribute('aria-hidden', 'true');
+    btn.append(sp, label || '请稍候…');
+  } else {
+    btn.disabled = false;
+    btn.removeAttribute('aria-busy');
+    btn.textContent = btn.dataset.label || btn.textContent;
+  }
+}
+
+export function clearErrors(form) {
+  for (const p of form.querySelectorAll('.field-error')) { p.hidden = true; p.textContent = ''; }
+  for (const i of form.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+  const fe = form.querySelector('.form-error');
+  if (fe) { fe.hidden = true; fe.textContent = ''; }
+}
+
+// fieldError shows msg under the form's input named field and returns the input.
+export function fieldError(form, field, msg) {
+  const input = form.querySelector(`[name="${field}"]`);
+  if (!input) return null;
+  input.setAttribute('aria-invalid', 'true');
+  const p = document.getElementById(input.getAttribute('aria-describedby'));
+  if (p) { p.textContent = msg; p.hidden = false; }
+  return input;
+}
+
+export function formError(form, msg) {
+  const fe = form.querySelector('.form-error');
+  fe.textContent = msg;
+  fe.hidden = false;
+  return fe;
+}
+
+// showApiError puts an API error where it belongs: under its field when it names one the
+// form has, else at the top of the form; focus goes to the first error.
+export function showApiError(form, res) {
+  let msg = (res.data && res.data.message) || '出错了，请稍后重试';
+  if (res.status === 429 && res.retryAfter) msg += `（${waitText(res.retryAfter)}后可再试）`;
+  const input = res.data && res.data.field ? fieldError(form, res.data.field, msg) : null;
+  if (input) { input.focus(); return; }
+  const fe = formError(form, msg);
+  fe.tabIndex = -1;
+  fe.focus();
+}
+
+export function waitText(sec) {
+  if (sec < 60) return `${sec} 秒`;
+  return `${Math.ceil(sec / 60)} 分钟`;
+}
+
+// focusFirstError focuses the first invalid input; returns whether there was one.
+export function focusFirstError(form) {
+  const first = form.querySelector('[aria-invalid="true"]');
+  if (first) first.focus();
+  return !!first;
+}
+
+let toastTimer;
+export function toast(msg) {
+  const t = document.getElementById('toast');
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 3000);
+}
+
+export const MOBILE_RE = /^(\+?86)?1[3-9]\d{9}$/;
+
+// wireSMSForm adds the 发送验证码 button (with its countdown) and client-side checks to a
+// form holding nickname, mobile, sms_code and password; onSubmit gets the values.
+export function wireSMSForm(form, onSubmit) {
+  const btn = form.querySelector('[data-send-code]');
+  let timer = null;
+  const countdown = (sec) => {
+    clearInterval(timer);
+    let left = sec;
+    btn.disabled = true;
+    btn.textContent = `${left} 秒后重发`;
+    timer = setInterval(() => {
+      left -= 1;
+      if (left <= 0) { clearInterval(timer); btn.disabled = false; btn.textContent = '重新发送'; return; }
+      btn.textContent = `${left} 秒后重发`;
+    }, 1000);
+  };
+  if (document.body.dataset.dev) for (const h of form.querySelectorAll('.dev-hint')) h.hidden = false;
+  btn.addEventListener('click', async () => {
+    clearErrors(form);
+    const mobile = form.elements.mobile.value.replace(/[\s-]/g, '');
+    if (!MOBILE_RE.test(mobile)) {
+      fieldError(form, 'mobile', '请输入正确的 11 位手机号').focus();
+      return;
+    }
+    btn.disabled = true;
+    btn.textContent = '发送中…';
+    const res = await api('POST', '/users/sms/', { mobile, purpose: 'register' });
+    if (res.ok) {
+      countdown(res.data.resend_after || 60);
+      toast('验证码已发送，5 分钟内有效');
+      form.elements.sms_code.focus();
+      return;
+    }
+    if (res.status === 429 && res.retryAfter && res.retryAfter <= 300) countdown(res.retryAfter);
+    else { btn.disabled = false; btn.textContent = '发送验证码'; }
+    showApiError(form, res);
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const v = {
+      nickname: form.elements.nickname.value.trim(),
+      mobile: form.elements.mobile.value.replace(/[\s-]/g, ''),
+      sms_code: form.elements.sms_code.value.trim(),
+      password: form.elements.password.value,
+    };
+    if ([...v.nickname].length < 2 || [...v.nickname].length > 20) fieldError(form, 'nickname', '昵称需为 2–20 个字符');
+    if (!MOBILE_RE.test(v.mobile)) fieldError(form, 'mobile', '请输入正确的 11 位手机号');
+    if (!/^\d{6}$/.test(v.sms_code)) fieldError(form, 'sms_code', '请输入 6 位短信验证码');
+    if ([...v.password].length < 8) fieldError(form, 'password', '密码至少需要 8 个字符');
+    if (focusFirstError(form)) return;
+    await onSubmit(v);
+  });
+}

@@ -1,0 +1,49 @@
+import { api, saveUser, pageNext, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, toast } from './common.js';
+
+const form = $('#login-form');
+const next = pageNext();
+if (next) $('#tab-register').href = '/register?next=' + encodeURIComponent(next);
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  clearErrors(form);
+  const account = form.elements.account.value.trim();
+  const password = form.elements.password.value;
+  if (!account) fieldError(form, 'account', '请输入手机号、邮箱或用户名');
+  if (!password) fieldError(form, 'password', '请输入密码');
+  if (focusFirstError(form)) return;
+  const btn = $('#login-submit');
+  setBusy(btn, true, '登录中…');
+  const remember = form.elements.remember.checked;
+  const res = await api('POST', '/users/login/', { account, password, remember, next: next || undefined });
+  if (res.ok) {
+    saveUser(res.data, remember);
+    btn.textContent = '登录成功，正在跳转…';
+    goAfterLogin(res.data.next);
+    return;
+  }
+  setBusy(btn, false);
+  showApiError(form, res);
+  if (res.status === 401) {
+    // The banner says what went wrong; the cursor goes where the fix is typed.
+    form.elements.password.value = '';
+    form.elements.password.focus();
+  }
+});
+
+const qq = $('#qq-login');
+qq.addEventListener('click', async () => {
+  if (qq.getAttribute('aria-busy') === 'true') return;
+  qq.setAttribute('aria-busy', 'true');
+  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next || '/'));
+  if (res.ok && res.data.url) {
+    location.href = res.data.url;
+    return;
+  }
+  qq.removeAttribute('aria-busy');
+  toast(res.data.message || 'QQ 登录暂时不可用，请稍后重试');
+});
+
+for (const b of document.querySelectorAll('[data-unavailable]')) {
+  b.addEventListener('click', () => toast(`${b.dataset.unavailable}登录暂未开放，请使用 QQ 或账号密码登录`));
+}
