@@ -8,8 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,7 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
-	"github.com/renran/accounts/internal/app"
+	"github.com/renran/accounts/internal/app/apptest"
 	"github.com/renran/accounts/internal/testenv"
 )
 
@@ -31,55 +29,9 @@ type site struct {
 	url string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func startSite(t *testing.T) *site {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	base := "http://" + addr
-	vars := map[string]string{"RENRAN_ADDR": addr, "RENRAN_PUBLIC_URL": base, "RENRAN_DATA_DIR": t.TempDir()}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, nil, func(k string) string { return vars[k] }, io.Discard, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("app.Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if i > 200 {
-			t.Fatalf("the site never became ready:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &site{url: base}
+	return &site{url: apptest.Start(t, nil).URL}
 }
 
 var mobileSeq atomic.Int64

@@ -153,6 +153,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "  health:        %s/healthz  %s/readyz\n", pub, pub)
 	}
 
+	return serveUntilDone(ctx, srv, ln, func() { log.Info("shutting down") })
+}
+
+// serveUntilDone serves on ln until ctx is done, then shuts down gracefully, giving
+// requests in flight up to ten seconds.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, onStop func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -160,7 +166,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	onStop()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -239,14 +245,5 @@ func runEmulator(ctx context.Context, args []string, getenv func(string) string,
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "qq-emulator: listening on http://%s, app %s, redirect URIs %s\n", ln.Addr(), *appID, *redirects)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return serveUntilDone(ctx, srv, ln, func() {})
 }

@@ -5,8 +5,10 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -35,4 +37,23 @@ func missing(tb testing.TB, msg string) {
 		tb.Fatal(msg + " (RENRAN_TEST_REQUIRE=1)")
 	}
 	tb.Skip(msg)
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers: a log sink for a server
+// running in the test's process.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

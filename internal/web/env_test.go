@@ -25,6 +25,7 @@ import (
 	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/store/storetest"
+	"github.com/renran/accounts/internal/testenv"
 	"github.com/renran/accounts/internal/web"
 	"github.com/renran/accounts/qqemu"
 	"github.com/renran/accounts/qqemu/qqemutest"
@@ -49,24 +50,7 @@ type env struct {
 	box    *outbox.Outbox
 	svc    *account.Service
 	hasher *password.Hasher
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testenv.SyncBuffer
 }
 
 type envOptions struct {
@@ -105,7 +89,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	}
 	mem := kv.NewMemory(o.now)
 	box := outbox.New()
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := password.NewHasher(fastHash, 4)
 	svc, err := account.New(account.Options{

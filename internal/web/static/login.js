@@ -1,6 +1,7 @@
 import { api, saveUser, pageNext, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, toast } from './common.js';
 
 const form = $('#login-form');
+form.elements.account.focus();
 const next = pageNext();
 if (next) $('#tab-register').href = '/register?next=' + encodeURIComponent(next);
 
