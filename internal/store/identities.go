@@ -12,6 +12,14 @@ import (
 const identityColumns = `i.id, i.provider, i.app_id, i.openid, i.unionid, i.user_id, i.nickname, i.avatar,
 	i.access_token, i.refresh_token, i.token_expires_at, i.created_at, i.updated_at`
 
+const (
+	qIdentityByOpenID = `SELECT ` + identityColumns + `,
+		u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at
+		FROM oauth_identities i JOIN users u ON u.id = i.user_id
+		WHERE i.provider = ? AND i.app_id = ? AND i.openid = ?`
+	qIdentitiesByUser = "SELECT " + identityColumns + " FROM oauth_identities i WHERE i.user_id = ? ORDER BY i.id"
+)
+
 func identityDest(id *account.Identity, unionid *sql.NullString, exp *sql.NullInt64, created, updated *int64) []any {
 	return []any{&id.ID, &id.Provider, &id.AppID, &id.OpenID, unionid, &id.UserID, &id.Nickname, &id.Avatar,
 		&id.AccessToken, &id.RefreshToken, exp, created, updated}
@@ -37,10 +45,7 @@ func (db *DB) IdentityByOpenID(ctx context.Context, provider, appID, openID stri
 	var uc, uu, disabled int64
 	dest := identityDest(&id, &unionid, &exp, &ic, &iu)
 	dest = append(dest, &u.ID, &u.Username, &mobile, &email, &u.Nickname, &u.Avatar, &hash, &u.TokenVersion, &disabled, &uc, &uu)
-	err := db.r.QueryRowContext(ctx, `SELECT `+identityColumns+`,
-		u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at
-		FROM oauth_identities i JOIN users u ON u.id = i.user_id
-		WHERE i.provider = ? AND i.app_id = ? AND i.openid = ?`, provider, appID, openID).Scan(dest...)
+	err := db.q.identityByOpenID.QueryRowContext(ctx, provider, appID, openID).Scan(dest...)
 	if err != nil {
 		return account.Identity{}, account.User{}, fmt.Errorf("store: identity by openid: %w", notFound(err))
 	}
@@ -52,7 +57,7 @@ func (db *DB) IdentityByOpenID(ctx context.Context, provider, appID, openID stri
 
 // IdentitiesByUser lists a user's bound identities.
 func (db *DB) IdentitiesByUser(ctx context.Context, userID int64) ([]account.Identity, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+identityColumns+" FROM oauth_identities i WHERE i.user_id = ? ORDER BY i.id", userID)
+	rows, err := db.q.identitiesByUser.QueryContext(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: identities by user: %w", err)
 	}

@@ -34,6 +34,38 @@ type DB struct {
 	r, w    *sql.DB
 	dialect string
 	now     func() time.Time
+	q       readStmts
+}
+
+// readStmts are the hot read queries, prepared once (database/sql then prepares each on a
+// connection the first time it runs there) instead of parsed on every call.
+type readStmts struct {
+	userByID, identityByOpenID, identitiesByUser *sql.Stmt
+	userBy                                       map[account.LoginKind]*sql.Stmt
+}
+
+func (db *DB) prepare(ctx context.Context) error {
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.r.PrepareContext(ctx, q)
+		return st
+	}
+	db.q.userByID = prep(qUserByID)
+	db.q.identityByOpenID = prep(qIdentityByOpenID)
+	db.q.identitiesByUser = prep(qIdentitiesByUser)
+	db.q.userBy = map[account.LoginKind]*sql.Stmt{
+		account.ByUsername: prep(qUserBy + "username = ?"),
+		account.ByMobile:   prep(qUserBy + "mobile = ?"),
+		account.ByEmail:    prep(qUserBy + "email = ?"),
+	}
+	if err != nil {
+		return fmt.Errorf("store: prepare statements: %w", err)
+	}
+	return nil
 }
 
 var _ account.Store = (*DB)(nil)
@@ -85,6 +117,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	db.r = r
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

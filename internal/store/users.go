@@ -13,6 +13,11 @@ import (
 
 const userColumns = `id, username, mobile, email, nickname, avatar, password_hash, token_version, disabled, created_at, updated_at`
 
+const (
+	qUserByID = "SELECT " + userColumns + " FROM users WHERE id = ?"
+	qUserBy   = "SELECT " + userColumns + " FROM users WHERE "
+)
+
 type scanner interface{ Scan(...any) error }
 
 func scanUser(s scanner, u *account.User) error {
@@ -38,7 +43,7 @@ func notFound(err error) error {
 // UserByID returns the user with id.
 func (db *DB) UserByID(ctx context.Context, id int64) (account.User, error) {
 	var u account.User
-	err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id), &u)
+	err := scanUser(db.q.userByID.QueryRowContext(ctx, id), &u)
 	if err != nil {
 		return account.User{}, fmt.Errorf("store: user by id: %w", notFound(err))
 	}
@@ -47,15 +52,12 @@ func (db *DB) UserByID(ctx context.Context, id int64) (account.User, error) {
 
 // UserByLogin returns the user with that username, mobile or e-mail.
 func (db *DB) UserByLogin(ctx context.Context, kind account.LoginKind, value string) (account.User, error) {
-	col := "username"
-	switch kind {
-	case account.ByMobile:
-		col = "mobile"
-	case account.ByEmail:
-		col = "email"
+	st, ok := db.q.userBy[kind]
+	if !ok {
+		return account.User{}, fmt.Errorf("store: user by login: unknown kind %d", kind)
 	}
 	var u account.User
-	err := scanUser(db.r.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+col+" = ?", value), &u)
+	err := scanUser(st.QueryRowContext(ctx, value), &u)
 	if err != nil {
 		return account.User{}, fmt.Errorf("store: user by login: %w", notFound(err))
 	}
