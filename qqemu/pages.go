@@ -30,7 +30,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		scope = "get_user_info"
 	}
 	if uin := q.Get("qqemu_user"); uin != "" {
-		if _, ok := s.user(uin); ok {
+		if _, ok := s.user(uin); ok && s.apps[q.Get("client_id")].admits(uin) {
 			c := s.newCode(q.Get("client_id"), q.Get("redirect_uri"), uin, scope)
 			http.Redirect(w, r, callbackURL(q.Get("redirect_uri"), c, q.Get("state")), http.StatusFound)
 			return
@@ -92,7 +92,7 @@ func callbackURL(redirectURI, code, state string) string {
 }
 
 type pageData struct {
-	Title, Display, AppName, Error, AppID, RedirectURI, State, Scope string
+	Title, Display, AppName, Error, AppID, RedirectURI, State, Scope, Back string
 	Users                                                            []pageUser
 	Scopes                                                           []string
 }
@@ -149,6 +149,8 @@ func errorText(code int, appID string) string {
 		return "param client_id is wrong or lost (100001)"
 	case 100008:
 		return "对不起，该网站尚未开通QQ帐号登录（错误码：100008）"
+	case 100011:
+		return "该应用尚未通过审核，只有开发者的QQ帐号可以登录（错误码：100011）"
 	}
 	d := strings.TrimSpace(descriptions[code])
 	if d == "" {
@@ -184,6 +186,10 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 		relRedirect(w, "show?which=error&display=pc&error=100029")
 		return
 	}
+	if !s.apps[f.Get("client_id")].admits(uin) {
+		relRedirect(w, "show?which=error&display=pc&error=100011")
+		return
+	}
 	scope := f.Get("scope")
 	if scope == "" {
 		scope = "get_user_info"
@@ -194,8 +200,17 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 
 // handleCancel handles GET /oauth2.0/cancel. Real QQ just closes its window and never calls
 // the site (qq-connect.md §2.5); we show a page that says so.
+// A link to the site's home page (the origin of a registered redirect URI, without code
+// or state) lets a person in the same tab find their way back.
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
-	render(w, pageData{Title: "QQ登录", Display: r.URL.Query().Get("display"), Error: "已取消授权登录，可以关闭此页面。"})
+	q := r.URL.Query()
+	d := pageData{Title: "QQ登录", Display: q.Get("display"), Error: "已取消授权登录，可以关闭此页面。"}
+	if app, ok := s.apps[q.Get("client_id")]; ok && app.allows(q.Get("redirect_uri")) {
+		if u, err := url.Parse(q.Get("redirect_uri")); err == nil {
+			d.Back = u.Scheme + "://" + u.Host + "/"
+		}
+	}
+	render(w, d)
 }
 
 // handleAvatar handles GET /qlogo/{uin}/{size}: a round SVG avatar with the nickname's
@@ -268,7 +283,7 @@ footer{text-align:center;color:#aab;font-size:12px;margin:16px}
 <body class="{{.Display}}">
 <header>QQ登录<small>QQ 互联 · 本地模拟器</small></header>
 <main>
-{{if .Error}}<p class="err" id="qq-error">{{.Error}}</p>{{else}}
+{{if .Error}}<p class="err" id="qq-error">{{.Error}}</p>{{if .Back}}<a class="cancel" href="{{.Back}}" id="back">返回网站</a>{{end}}{{else}}
 <h1><span class="app">{{.AppName}}</span> 申请使用您的QQ帐号登录</h1>
 <div class="perm">授权后该网站将获得以下权限：<ul>{{range .Scopes}}<li>{{.}}</li>{{end}}</ul></div>
 <p>选择一个测试 QQ 帐号授权登录：</p>
@@ -284,7 +299,7 @@ footer{text-align:center;color:#aab;font-size:12px;margin:16px}
 <input name="nickname" maxlength="20" placeholder="昵称（可不填）" aria-label="新 QQ 用户的昵称">
 <button class="btn" type="submit" id="new-user">新 QQ 用户</button>
 </form>
-<a class="cancel" href="cancel?display={{.Display}}" id="cancel">取消</a>
+<a class="cancel" href="cancel?display={{.Display}}&amp;client_id={{.AppID}}&amp;redirect_uri={{.RedirectURI}}" id="cancel">取消</a>
 {{end}}
 </main>
 <footer>这是 graph.qq.com 的本地模拟器，仅用于开发和测试。</footer>

@@ -22,6 +22,7 @@ var descriptions = map[int]string{
 	100008: "client_id is not exist",
 	100009: "client_secret is wrong",
 	100010: "redirect uri is illegal",
+	100011: "app is not online",
 	100013: "access token is illegal",
 	100014: "access token is expired",
 	100015: "access token is revoked",
@@ -386,6 +387,9 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if !u.NoQQ2 {
 		info.FigureurlQQ2 = base + "100"
+	}
+	if u.IsLost {
+		info.IsLost = 1
 	}
 	b, _ := json.Marshal(info)
 	// PHP's json_encode escapes slashes; QQ's bodies show `http:\/\/…`.

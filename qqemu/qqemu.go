@@ -42,6 +42,10 @@ type App struct {
 	RedirectURIs []string // compared byte for byte with redirect_uri
 	UnionID      bool     // whether /me may answer unionid=1 (else error 100048)
 	DeveloperID  string   // apps of one developer share unionids; empty means "default"
+	// Unreviewed emulates an app QQ has not approved yet: only the QQ users listed in
+	// Developers may log in; anyone else gets QQ's error page with 100011.
+	Unreviewed bool
+	Developers []string // UINs
 }
 
 // User is a test QQ user a person can pick on the authorize page.
@@ -49,6 +53,7 @@ type User struct {
 	UIN      string // the QQ number; openids are derived from it
 	Nickname string
 	NoQQ2    bool // leave figureurl_qq_2 out of get_user_info, as for some real users
+	IsLost   bool // get_user_info answers is_lost: 1 (partly lost data, not to be cached)
 }
 
 // Config configures an emulator.
@@ -331,6 +336,19 @@ func (s *Server) sweepLocked() {
 			delete(s.refresh, k)
 		}
 	}
+}
+
+// admits reports whether user uin may log in to the app (qq-connect.md §6, 100011).
+func (a *App) admits(uin string) bool {
+	if !a.Unreviewed {
+		return true
+	}
+	for _, d := range a.Developers {
+		if d == uin {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *App) allows(redirectURI string) bool {

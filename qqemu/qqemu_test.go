@@ -319,3 +319,46 @@ func TestSettingsEndpoint(t *testing.T) {
 		t.Errorf("me after the fault's one time = %d", r.StatusCode)
 	}
 }
+
+// TestUnreviewedApp: an app QQ has not approved admits only its developers' QQ users;
+// others end on QQ's error page with 100011, and the site is never called.
+func TestUnreviewedApp(t *testing.T) {
+	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: appID, AppKey: appKey, RedirectURIs: []string{redirect}, Unreviewed: true, Developers: []string{"10001"}}}})
+	form := url.Values{"client_id": {appID}, "redirect_uri": {redirect}, "state": {"s"}, "uin": {"10002"}}
+	resp, err := noFollow.PostForm(emu.URL+"/oauth2.0/approve", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "show?") || !strings.Contains(loc, "error=100011") {
+		t.Errorf("a non-developer approving an unreviewed app: Location %q, want QQ's 100011 page", loc)
+	}
+	form.Set("uin", "10001")
+	resp, _ = noFollow.PostForm(emu.URL+"/oauth2.0/approve", form)
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, redirect+"?code=") {
+		t.Errorf("the developer approving: Location %q, want the site with a code", loc)
+	}
+}
+
+func TestIsLostAndCancelLink(t *testing.T) {
+	emu := qqemutest.Start(t, qqemu.Config{
+		Apps:  []qqemu.App{{AppID: appID, AppKey: appKey, RedirectURIs: []string{redirect}}},
+		Users: []qqemu.User{{UIN: "1", Nickname: "残缺", IsLost: true}},
+	})
+	c, _ := emu.IssueCode(appID, redirect, "1")
+	body, _ := tokenCall(t, emu, http.MethodGet, url.Values{"grant_type": {"authorization_code"}, "client_id": {appID}, "client_secret": {appKey}, "code": {c}, "redirect_uri": {redirect}})
+	q, _ := url.ParseQuery(body)
+	_, info := get(t, emu.URL+"/user/get_user_info?access_token="+q.Get("access_token")+"&oauth_consumer_key="+appID+"&openid="+emu.OpenID(appID, "1"))
+	if !strings.Contains(info, `"is_lost":1`) {
+		t.Errorf("get_user_info for a user with lost data = %s", info)
+	}
+	_, page := get(t, emu.URL+"/oauth2.0/cancel?client_id="+appID+"&redirect_uri="+url.QueryEscape(redirect))
+	if !strings.Contains(page, `href="http://site.example/"`) || strings.Contains(page, "code=") {
+		t.Errorf("cancel page should link to the site's home, without a code: %s", page)
+	}
+	_, page = get(t, emu.URL+"/oauth2.0/cancel?client_id="+appID+"&redirect_uri="+url.QueryEscape("http://evil.example/"))
+	if strings.Contains(page, "evil.example") {
+		t.Error("cancel page links to an unregistered redirect URI")
+	}
+}

@@ -157,8 +157,10 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := account.ErrorOf(err)
 	if e == nil || e.Kind == account.Internal {
-		s.log.Error("internal error", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
-		e = account.ErrInternal
+		id := requestID(r)
+		s.log.Error("internal error", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		// The request id lets a person quote the failure and an operator find it in the log.
+		e = &account.Error{Kind: account.Internal, Code: account.ErrInternal.Code, Message: account.ErrInternal.Message + "（请求编号 " + id + "）"}
 	}
 	if e.Kind == account.RateLimited {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))

@@ -8,7 +8,8 @@ function takeCallback() {
   if (location.search) history.replaceState(null, '', location.pathname);
   const c = document.cookie.split('; ').find((x) => x.startsWith('qq_callback='));
   if (c) {
-    q = new URLSearchParams(decodeURIComponent(c.slice('qq_callback='.length)));
+    // The value is already a query string (the server encoded it once).
+    q = new URLSearchParams(c.slice('qq_callback='.length));
     document.cookie = `qq_callback=; Max-Age=0; Path=${location.pathname}; SameSite=Lax`;
   }
   return { code: q.get('code') || '', state: q.get('state') || '', error: q.get('error') || '' };
