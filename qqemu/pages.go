@@ -93,8 +93,8 @@ func callbackURL(redirectURI, code, state string) string {
 
 type pageData struct {
 	Title, Display, AppName, Error, AppID, RedirectURI, State, Scope, Back string
-	Users                                                            []pageUser
-	Scopes                                                           []string
+	Users                                                                  []pageUser
+	Scopes                                                                 []string
 }
 
 type pageUser struct {
