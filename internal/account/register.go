@@ -75,9 +75,14 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 }
 
 func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
-	ipKey := "sms:ip:" + ip
-	if n, _ := s.kv.Incr(ctx, ipKey, time.Hour); n > smsPerIPHour {
-		return errRateLimited(s.retryAfter(ctx, ipKey, time.Hour))
+	for _, c := range []struct {
+		key    string
+		window time.Duration
+		max    int64
+	}{{"sms:ip:h:" + ip, time.Hour, smsPerIPHour}, {"sms:ip:d:" + ip, 24 * time.Hour, smsPerIPDay}} {
+		if n, _ := s.kv.Incr(ctx, c.key, c.window); n > c.max {
+			return errRateLimited(s.retryAfter(ctx, c.key, c.window))
+		}
 	}
 	interval := "sms:int:" + mobile
 	ok, err := s.kv.SetNX(ctx, interval, []byte("1"), SMSResendAfter)

@@ -19,6 +19,7 @@ const (
 
 	smsPerMobileDay = 10
 	smsPerIPHour    = 20
+	smsPerIPDay     = 50
 )
 
 func (s *Service) count(ctx context.Context, key string) int64 {

@@ -560,3 +560,68 @@ func TestSecretsNotLogged(t *testing.T) {
 		t.Errorf("audit events for the user = %d, want login and bind", len(events))
 	}
 }
+
+// TestSMS_ResendReplacesCode covers M-05: after a resend the old code is dead.
+func TestSMS_ResendReplacesCode(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) { o.noLimits = true })
+	b := e.browser()
+	mobile := newMobile()
+	old := b.smsCode(mobile)
+	fresh := b.smsCode(mobile)
+	for fresh == old { // one chance in a million
+		fresh = b.smsCode(mobile)
+	}
+	reg := func(code string) response {
+		return b.do("POST", "/users/", map[string]any{"nickname": "重发者", "mobile": mobile, "sms_code": code, "password": "a long passphrase"})
+	}
+	wantStatus(t, "the code before the resend", reg(old), 400, "sms_code_invalid")
+	wantStatus(t, "the code after the resend", reg(fresh), 201, "")
+}
+
+// TestRegister_ConcurrentSameCode covers X-03 for SMS codes: one code fired twice at once
+// creates one account.
+func TestRegister_ConcurrentSameCode(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	mobile := newMobile()
+	code := b.smsCode(mobile)
+	var wg sync.WaitGroup
+	results := make([]response, 4)
+	start := make(chan struct{})
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			results[i] = e.browser().do("POST", "/users/", map[string]any{"nickname": "并发" + strconv.Itoa(i), "mobile": mobile, "sms_code": code, "password": "a long passphrase"})
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	created := 0
+	for _, r := range results {
+		if r.status == 201 {
+			created++
+		} else if r.status != 409 && r.status != 400 {
+			t.Errorf("losing registration = %d %s", r.status, r.raw)
+		}
+	}
+	if users, _ := e.counts(); created != 1 || users != 1 {
+		t.Errorf("%d registrations succeeded, %d users; want 1 and 1", created, users)
+	}
+}
+
+// TestSMS_PerIPLimit covers M-02/L-06: one IP asking for codes to many numbers is stopped
+// with 429 and Retry-After after 20 in an hour.
+func TestSMS_PerIPLimit(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for i := 0; i < 20; i++ {
+		wantStatus(t, "send "+strconv.Itoa(i+1), b.do("POST", "/users/sms/", map[string]any{"mobile": newMobile(), "purpose": "register"}), 200, "")
+	}
+	r := b.do("POST", "/users/sms/", map[string]any{"mobile": newMobile(), "purpose": "register"})
+	wantStatus(t, "21st send from one IP", r, 429, "rate_limited")
+	if ra, _ := strconv.Atoi(r.header.Get("Retry-After")); ra < 60 {
+		t.Errorf("Retry-After = %q, want the rest of the hour", r.header.Get("Retry-After"))
+	}
+}

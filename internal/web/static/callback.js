@@ -1,4 +1,4 @@
-import { api, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast } from './common.js';
+import { api, fallbackAvatar, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast } from './common.js';
 
 // QQ's code and state arrive in a short-lived cookie set by the server's redirect to this
 // clean URL (or, if a proxy skipped that, in the query: then they leave the address bar
@@ -124,6 +124,7 @@ async function main() {
   if (res.data.token) { loggedIn(res.data); return; }
   handle = res.data.qq_user;
   $('#cb-nickname').textContent = res.data.nickname || 'QQ 用户';
+  fallbackAvatar($('#cb-avatar'));
   if (res.data.avatar) $('#cb-avatar').src = res.data.avatar;
   regForm.elements.nickname.value = res.data.nickname || '';
   show('cb-bind');

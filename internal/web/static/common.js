@@ -196,3 +196,11 @@ export function wireSMSForm(form, onSubmit) {
     await onSubmit(v);
   });
 }
+
+// fallbackAvatar shows the default avatar when an avatar host does not answer (QQ's
+// hosts can be slow or blocked); the page never shows a broken image.
+export function fallbackAvatar(img) {
+  img.addEventListener('error', () => {
+    if (!img.src.endsWith('/static/avatar.svg')) img.src = '/static/avatar.svg';
+  });
+}

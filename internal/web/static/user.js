@@ -1,4 +1,4 @@
-import { api, getToken, clearUser, $, setBusy, toast } from './common.js';
+import { api, fallbackAvatar, getToken, clearUser, $, setBusy, toast } from './common.js';
 
 function toLogin() {
   clearUser();
@@ -22,6 +22,7 @@ async function load() {
   $('#user-username').textContent = u.username;
   $('#user-mobile').textContent = u.mobile || '未绑定';
   $('#user-email').textContent = u.email || '未绑定';
+  fallbackAvatar($('#user-avatar'));
   if (u.avatar) $('#user-avatar').src = u.avatar;
   const list = $('#user-identities');
   list.textContent = '';
@@ -29,6 +30,7 @@ async function load() {
   const li = document.createElement('li');
   const img = document.createElement('img');
   img.alt = '';
+  fallbackAvatar(img);
   img.src = (qq && qq.avatar) || '/static/avatar.svg';
   const text = document.createElement('span');
   if (qq) {
