@@ -260,7 +260,8 @@ func (s *Service) openPending(key string, raw []byte) (pendingRecord, error) {
 // typo in the password, a nickname already taken), counting the attempt.
 func (s *Service) giveBack(ctx context.Context, handle string, rec pendingRecord) {
 	rec.Attempts++
-	if err := s.putPending(ctx, handle, rec); err != nil {
+	// Even if the person's request was cancelled meanwhile, the identity goes back.
+	if err := s.putPending(context.WithoutCancel(ctx), handle, rec); err != nil {
 		s.log.Error("give back pending identity", "err", err)
 	}
 }
