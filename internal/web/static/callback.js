@@ -1,4 +1,4 @@
-import { api, fallbackAvatar, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast } from './common.js';
+import { api, fallbackAvatar, sendLogin, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast } from './common.js';
 
 // QQ's code and state arrive in a short-lived cookie set by the server's redirect to this
 // clean URL (or, if a proxy skipped that, in the query: then they leave the address bar
@@ -89,11 +89,8 @@ bindForm.addEventListener('submit', async (ev) => {
   if (!account) fieldError(bindForm, 'account', '请输入手机号、邮箱或用户名');
   if (!password) fieldError(bindForm, 'password', '请输入密码');
   if (focusFirstError(bindForm)) return;
-  const btn = $('#bind-submit');
-  setBusy(btn, true, '正在关联…');
-  const res = await api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password });
-  if (res.ok) { loggedIn(res.data); return; }
-  setBusy(btn, false);
+  const res = await sendLogin($('#bind-submit'), '正在关联…', () => api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password }));
+  if (!res) return;
   expiredOrError(bindForm, res);
   if (res.status === 401) {
     bindForm.elements.password.value = '';
@@ -103,12 +100,8 @@ bindForm.addEventListener('submit', async (ev) => {
 
 const regForm = $('#qqreg-form');
 wireSMSForm(regForm, async (v) => {
-  const btn = $('#qqreg-submit');
-  setBusy(btn, true, '注册中…');
-  const res = await api('POST', '/oauth/qq/info/', { qq_user: handle, ...v });
-  if (res.ok) { loggedIn(res.data); return; }
-  setBusy(btn, false);
-  expiredOrError(regForm, res);
+  const res = await sendLogin($('#qqreg-submit'), '注册中…', () => api('POST', '/oauth/qq/info/', { qq_user: handle, ...v }));
+  if (res) expiredOrError(regForm, res);
 });
 
 async function main() {

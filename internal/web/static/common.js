@@ -64,6 +64,22 @@ export function goAfterLogin(next) {
   location.replace(n && n !== '/' ? n : '/user');
 }
 
+// sendLogin runs a request that logs someone in, with the button busy meanwhile. On
+// success it stores the token (see saveUser) and goes on to next; on failure it returns
+// the response for the caller to show.
+export async function sendLogin(btn, busyLabel, request, remember = false) {
+  setBusy(btn, true, busyLabel);
+  const res = await request();
+  if (res.ok) {
+    saveUser(res.data, remember);
+    btn.textContent = '登录成功，正在跳转…';
+    goAfterLogin(res.data.next);
+    return null;
+  }
+  setBusy(btn, false);
+  return res;
+}
+
 export function $(sel, root = document) { return root.querySelector(sel); }
 
 export function setBusy(btn, busy, label) {

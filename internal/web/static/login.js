@@ -1,4 +1,4 @@
-import { api, saveUser, pageNext, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, toast } from './common.js';
+import { api, sendLogin, pageNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast } from './common.js';
 
 const form = $('#login-form');
 form.elements.account.focus();
@@ -13,17 +13,10 @@ form.addEventListener('submit', async (ev) => {
   if (!account) fieldError(form, 'account', '请输入手机号、邮箱或用户名');
   if (!password) fieldError(form, 'password', '请输入密码');
   if (focusFirstError(form)) return;
-  const btn = $('#login-submit');
-  setBusy(btn, true, '登录中…');
   const remember = form.elements.remember.checked;
-  const res = await api('POST', '/users/login/', { account, password, remember, next: next || undefined });
-  if (res.ok) {
-    saveUser(res.data, remember);
-    btn.textContent = '登录成功，正在跳转…';
-    goAfterLogin(res.data.next);
-    return;
-  }
-  setBusy(btn, false);
+  const res = await sendLogin($('#login-submit'), '登录中…',
+    () => api('POST', '/users/login/', { account, password, remember, next: next || undefined }), remember);
+  if (!res) return;
   showApiError(form, res);
   if (res.status === 401) {
     // The banner says what went wrong; the cursor goes where the fix is typed.
