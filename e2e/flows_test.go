@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -261,4 +262,46 @@ func TestUnavailableProviders(t *testing.T) {
 		t.Errorf("toast = %q", got)
 	}
 	shot(t, ctx, "wechat-unavailable")
+}
+
+// TestQQErrorsInBrowser: QQ failing and a cancelled login end on a clear message with a
+// way to start again, never on a spinner.
+func TestQQErrorsInBrowser(t *testing.T) {
+	s := startSite(t)
+	// Make the emulator's token endpoint answer 500 once, through its settings endpoint.
+	req, _ := http.NewRequest(http.MethodPut, s.url+"/_dev/qq/_qqemu/settings", strings.NewReader(`{"faults":[{"endpoint":"token","kind":"http500","times":1}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT emulator settings: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	ctx := browser(t, false)
+	must(t, ctx,
+		chromedp.Navigate(s.url+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#qq-login")),
+		chromedp.Click(chromedp.CSS("#qq-login")),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-uin="10001"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#cb-error")),
+	)
+	shot(t, ctx, "qq-unavailable")
+	if got := text(t, ctx, "#cb-error-title"); got != "暂时无法连接 QQ" {
+		t.Errorf("title = %q", got)
+	}
+	// Start again: the fault was for one request only, so this time it works.
+	must(t, ctx,
+		chromedp.Click(chromedp.CSS("#cb-restart")),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-uin="10001"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#cb-bind")),
+	)
+	// QQ sending the person back with an error (a cancelled authorisation).
+	must(t, ctx,
+		chromedp.Navigate(s.url+"/oauth/qq/callback?error=access_denied&state=x"),
+		chromedp.WaitVisible(chromedp.CSS("#cb-error")),
+	)
+	shot(t, ctx, "cancelled")
+	if got := text(t, ctx, "#cb-error-title"); got != "QQ 登录已取消" {
+		t.Errorf("title after a cancelled login = %q", got)
+	}
 }

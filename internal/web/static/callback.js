@@ -26,7 +26,7 @@ const TITLES = {
   qq_user_expired: 'QQ 登录信息已过期',
   qq_login_cancelled: 'QQ 登录已取消',
   qq_timeout: 'QQ 暂时没有响应',
-  qq_unavailable: 'QQ 服务暂时不可用',
+  qq_unavailable: '暂时无法连接 QQ',
 };
 
 function fail(code, message) {
