@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,13 +232,13 @@ func (s *Server) AddUser(nickname string) User {
 }
 
 func (s *Server) addUserLocked(nickname string) User {
-	uin := itoa(s.nextUIN)
+	uin := strconv.Itoa(s.nextUIN)
 	for {
 		if _, taken := s.usersByU[uin]; !taken {
 			break
 		}
 		s.nextUIN++
-		uin = itoa(s.nextUIN)
+		uin = strconv.Itoa(s.nextUIN)
 	}
 	s.nextUIN++
 	if strings.TrimSpace(nickname) == "" {
@@ -366,26 +367,4 @@ func hex32() string {
 		panic(err)
 	}
 	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }

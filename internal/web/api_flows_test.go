@@ -220,3 +220,17 @@ func TestQQUnionID(t *testing.T) {
 		t.Errorf("returning login with unionid made %d calls, want 2", got)
 	}
 }
+
+// TestUnmatchedRoutes: the catch-all answers unknown paths with the JSON 404 and known
+// paths with another method with a JSON 405 naming the allowed methods.
+func TestUnmatchedRoutes(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	r := b.do("DELETE", "/oauth/qq/info/", nil)
+	wantStatus(t, "DELETE /oauth/qq/info/", r, 405, "method_not_allowed")
+	if got := r.header.Get("Allow"); got != "GET, POST, PUT" {
+		t.Errorf("Allow = %q, want GET, POST, PUT", got)
+	}
+	wantStatus(t, "GET /users/nope/", b.do("GET", "/users/nope/", nil), 404, "not_found")
+	wantStatus(t, "POST /login (a page)", b.do("POST", "/login", map[string]any{}), 405, "method_not_allowed")
+}

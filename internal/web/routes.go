@@ -1,13 +1,16 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // routes lists every route of the service. API paths keep the seed's trailing slash; the
 // same path without it is accepted too.
 func (s *Server) routes() {
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		s.mux.Handle(pattern+"{$}", s.api(h))
-		method, path, _ := cut(pattern)
+		method, path, _ := strings.Cut(pattern, " ")
 		s.mux.Handle(method+" "+path[:len(path)-1], s.api(h))
 	}
 	api("POST /users/login/", s.handleLogin)
@@ -30,6 +33,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /user", s.page("user", "个人中心"))
 	s.mux.Handle("GET /static/", s.handleStatic())
 
+	s.mux.HandleFunc("/", s.handleUnmatched)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 
@@ -40,13 +44,4 @@ func (s *Server) routes() {
 			s.mux.Handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
 		}
 	}
-}
-
-func cut(pattern string) (method, path string, ok bool) {
-	for i := 0; i < len(pattern); i++ {
-		if pattern[i] == ' ' {
-			return pattern[:i], pattern[i+1:], true
-		}
-	}
-	return "", pattern, false
 }

@@ -68,20 +68,17 @@ func NewServer(d Deps) *Server {
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.withRequestLog(s.withRecover(s.withHeaders(http.HandlerFunc(s.route))))
+	s.handler = s.withRequestLog(s.withRecover(s.withHeaders(s.mux)))
 	return s
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// route dispatches through the mux, answering unknown routes and wrong methods with the
-// API's JSON error body instead of ServeMux's plain text.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern != "" {
-		s.mux.ServeHTTP(w, r)
-		return
-	}
+// handleUnmatched is the mux's catch-all ("/"): it runs only when no other pattern
+// matched, and answers with the API's JSON error body (405 with Allow when the path exists
+// for other methods, else 404) instead of ServeMux's plain text.
+func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		if m == r.Method {
@@ -89,7 +86,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "" {
+		if _, p := s.mux.Handler(probe); p != "" && p != "/" {
 			allow = append(allow, m)
 		}
 	}
