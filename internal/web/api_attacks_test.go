@@ -475,6 +475,16 @@ func TestCookies(t *testing.T) {
 			t.Errorf("state cookie %q lacks %s", sc, want)
 		}
 	}
+	p := b.qqLogin("/", "10001")
+	sc = strings.Join(p.header.Values("Set-Cookie"), "\n")
+	for _, want := range []string{"qq_pending=", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("pending cookie %q lacks %s", sc, want)
+		}
+	}
+	if strings.Contains(sc, p.str("qq_user")) {
+		t.Error("the pending cookie holds the handle itself: the two must be separate secrets")
+	}
 }
 
 // TestJWT_AlgNoneAndExpired covers J-01 and J-04 through the API.
@@ -535,6 +545,10 @@ func TestSecretsNotLogged(t *testing.T) {
 	login := b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": pw})
 	q := b.qqStart("/", "10001")
 	p := b.qqCallback(q)
+	pending := b.cookie("qq_pending")
+	if pending == nil {
+		t.Fatal("no pending cookie after a first-time callback")
+	}
 	b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": p.str("qq_user"), "account": u.Username, "password": pw})
 	mobile := newMobile()
 	code := b.smsCode(mobile)
@@ -546,9 +560,11 @@ func TestSecretsNotLogged(t *testing.T) {
 	logs := e.logs.String()
 	for name, s := range map[string]string{
 		"password": pw, "jwt": login.str("token"), "code": q.Get("code"), "state": q.Get("state"),
-		"pending handle": p.str("qq_user"), "sms code": code, "app key": testAppKey, "pending cookie": b.cookie("qq_pending").String(),
+		"pending handle": p.str("qq_user"), "sms code": code, "app key": testAppKey, "pending cookie": pending.Value,
 	} {
-		if s != "" && strings.Contains(logs, s) {
+		if s == "" {
+			t.Errorf("nothing to look for as the %s: the check would pass vacuously", name)
+		} else if strings.Contains(logs, s) {
 			t.Errorf("the log holds the %s", name)
 		}
 	}
