@@ -68,15 +68,13 @@ func TestQQFirstTimeExistingThenReturning(t *testing.T) {
 	ctx := browser(t, false)
 	must(t, ctx,
 		chromedp.Navigate(s.url+"/login?next=/user"),
-		chromedp.WaitVisible(chromedp.CSS("#qq-login")),
-		chromedp.Click(chromedp.CSS("#qq-login")),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)),
+		toQQ(),
 	)
 	shot(t, ctx, "qq-authorize")
 	if loc := location(t, ctx); !strings.Contains(loc, "/_dev/qq/oauth2.0/show?which=Login&display=pc") {
 		t.Errorf("QQ page = %s, want the desktop login page", loc)
 	}
-	must(t, ctx, chromedp.Click(chromedp.CSS(`button[data-uin="10001"]`)), chromedp.WaitVisible(chromedp.CSS("#cb-bind")))
+	must(t, ctx, pickQQUser("10001"), chromedp.WaitVisible(chromedp.CSS("#cb-bind")))
 	shot(t, ctx, "callback-bind")
 	if loc := location(t, ctx); loc != s.url+"/oauth/qq/callback" {
 		t.Errorf("callback URL = %s: code and state must leave the address bar", loc)
@@ -106,10 +104,8 @@ func TestQQFirstTimeExistingThenReturning(t *testing.T) {
 	// Log out, then QQ again: a returning user goes straight on, no bind page.
 	must(t, ctx,
 		chromedp.Click(chromedp.CSS("#logout")),
-		chromedp.WaitVisible(chromedp.CSS("#qq-login")),
-		chromedp.Click(chromedp.CSS("#qq-login")),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)),
-		chromedp.Click(chromedp.CSS(`button[data-uin="10001"]`)),
+		toQQ(),
+		pickQQUser("10001"),
 		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
 	)
 	shot(t, ctx, "returning-user")
@@ -127,8 +123,7 @@ func qqNewAccount(t *testing.T, s *site, phone bool) {
 	)
 	shot(t, ctx, "login")
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#qq-login")),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10002"]`)),
+		toQQ(),
 	)
 	shot(t, ctx, "qq-authorize")
 	wantDisplay := "display=pc"
@@ -143,7 +138,7 @@ func qqNewAccount(t *testing.T, s *site, phone bool) {
 		t.Errorf("QQ page = %s, want %s", loc, wantDisplay)
 	}
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS(`button[data-uin="10002"]`)),
+		pickQQUser("10002"),
 		chromedp.WaitVisible(chromedp.CSS("#cb-bind")),
 		chromedp.Click(chromedp.CSS("#tab-new")),
 		chromedp.WaitVisible(chromedp.CSS("#qqreg-form")),
@@ -245,7 +240,7 @@ func TestExpiredCallbackLink(t *testing.T) {
 	// Reloading the clean URL shows the same clear message, not a spinner forever.
 	must(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#cb-error")))
 	// 重新用 QQ 登录 starts over at QQ.
-	must(t, ctx, chromedp.Click(chromedp.CSS("#cb-restart")), chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)))
+	must(t, ctx, chromedp.Click(chromedp.CSS("#cb-restart")), waitQQPage())
 	shot(t, ctx, "restarted")
 }
 
@@ -278,10 +273,8 @@ func TestQQErrorsInBrowser(t *testing.T) {
 	ctx := browser(t, false)
 	must(t, ctx,
 		chromedp.Navigate(s.url+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#qq-login")),
-		chromedp.Click(chromedp.CSS("#qq-login")),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)),
-		chromedp.Click(chromedp.CSS(`button[data-uin="10001"]`)),
+		toQQ(),
+		pickQQUser("10001"),
 		chromedp.WaitVisible(chromedp.CSS("#cb-error")),
 	)
 	shot(t, ctx, "qq-unavailable")
@@ -291,8 +284,7 @@ func TestQQErrorsInBrowser(t *testing.T) {
 	// Start again: the fault was for one request only, so this time it works.
 	must(t, ctx,
 		chromedp.Click(chromedp.CSS("#cb-restart")),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-uin="10001"]`)),
-		chromedp.Click(chromedp.CSS(`button[data-uin="10001"]`)),
+		pickQQUser("10001"),
 		chromedp.WaitVisible(chromedp.CSS("#cb-bind")),
 	)
 	// QQ sending the person back with an error (a cancelled authorisation).
@@ -304,4 +296,24 @@ func TestQQErrorsInBrowser(t *testing.T) {
 	if got := text(t, ctx, "#cb-error-title"); got != "QQ 登录已取消" {
 		t.Errorf("title after a cancelled login = %q", got)
 	}
+}
+
+// waitQQPage waits for the emulator's QQ login page.
+func waitQQPage() chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS("button[data-uin]"))
+}
+
+// toQQ clicks the login page's QQ icon and waits for the emulator's QQ login page.
+func toQQ() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS("#qq-login")),
+		chromedp.Click(chromedp.CSS("#qq-login")),
+		waitQQPage(),
+	)
+}
+
+// pickQQUser picks a test QQ user on the emulator's page.
+func pickQQUser(uin string) chromedp.Action[chromedp.Void] {
+	sel := chromedp.CSS(`button[data-uin="` + uin + `"]`)
+	return chromedp.Steps(chromedp.WaitVisible(sel), chromedp.Click(sel))
 }
