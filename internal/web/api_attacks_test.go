@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -268,26 +267,16 @@ func TestQQBind_ConcurrentDoubleBind(t *testing.T) {
 		p := b.qqLogin("/", "10001")
 		attempts = append(attempts, attempt{b: b, handle: p.str("qq_user"), account: e.user("correct horse battery").Username})
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	statuses := map[int]int{}
-	start := make(chan struct{})
-	for _, a := range attempts {
-		wg.Add(1)
-		go func(a attempt) {
-			defer wg.Done()
-			<-start
-			r := a.b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": a.handle, "account": a.account, "password": "correct horse battery"})
-			mu.Lock()
-			statuses[r.status]++
-			mu.Unlock()
-			if r.status != 200 && r.str("error") != "qq_already_bound" {
-				t.Errorf("losing bind = %d %s, want 409 qq_already_bound", r.status, r.raw)
-			}
-		}(a)
+	for _, r := range concurrently(n, func(i int) response {
+		a := attempts[i]
+		return a.b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": a.handle, "account": a.account, "password": "correct horse battery"})
+	}) {
+		statuses[r.status]++
+		if r.status != 200 && r.str("error") != "qq_already_bound" {
+			t.Errorf("losing bind = %d %s, want 409 qq_already_bound", r.status, r.raw)
+		}
 	}
-	close(start)
-	wg.Wait()
 	if statuses[200] != 1 || statuses[409] != n-1 {
 		t.Errorf("statuses = %v, want one 200 and %d 409", statuses, n-1)
 	}
@@ -302,19 +291,10 @@ func TestQQBind_ConcurrentSameHandle(t *testing.T) {
 	a, c := e.user("correct horse battery"), e.user("correct horse battery")
 	b := e.browser()
 	p := b.qqLogin("/", "10001")
-	var wg sync.WaitGroup
-	results := make([]response, 2)
-	start := make(chan struct{})
-	for i, acct := range []string{a.Username, c.Username} {
-		wg.Add(1)
-		go func(i int, acct string) {
-			defer wg.Done()
-			<-start
-			results[i] = b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": p.str("qq_user"), "account": acct, "password": "correct horse battery"})
-		}(i, acct)
-	}
-	close(start)
-	wg.Wait()
+	accounts := []string{a.Username, c.Username}
+	results := concurrently(2, func(i int) response {
+		return b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": p.str("qq_user"), "account": accounts[i], "password": "correct horse battery"})
+	})
 	ok := 0
 	for _, r := range results {
 		if r.status == 200 {
@@ -365,20 +345,9 @@ func TestRegister_MobileTaken(t *testing.T) {
 func TestSMS_ResendInterval(t *testing.T) {
 	e := newEnv(t)
 	mobile := newMobile()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var rs []response
-	for i := 0; i < 5; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := e.browser().do("POST", "/users/sms/", map[string]any{"mobile": mobile, "purpose": "register"})
-			mu.Lock()
-			rs = append(rs, r)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	rs := concurrently(5, func(int) response {
+		return e.browser().do("POST", "/users/sms/", map[string]any{"mobile": mobile, "purpose": "register"})
+	})
 	ok := 0
 	for _, r := range rs {
 		switch r.status {
@@ -601,19 +570,9 @@ func TestRegister_ConcurrentSameCode(t *testing.T) {
 	b := e.browser()
 	mobile := newMobile()
 	code := b.smsCode(mobile)
-	var wg sync.WaitGroup
-	results := make([]response, 4)
-	start := make(chan struct{})
-	for i := range results {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			results[i] = e.browser().do("POST", "/users/", map[string]any{"nickname": "并发" + strconv.Itoa(i), "mobile": mobile, "sms_code": code, "password": "a long passphrase"})
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	results := concurrently(4, func(i int) response {
+		return e.browser().do("POST", "/users/", map[string]any{"nickname": "并发" + strconv.Itoa(i), "mobile": mobile, "sms_code": code, "password": "a long passphrase"})
+	})
 	created := 0
 	for _, r := range results {
 		if r.status == 201 {

@@ -275,3 +275,22 @@ func newMobile() string {
 	mobileSeq.n++
 	return fmt.Sprintf("1880000%04d", mobileSeq.n)
 }
+
+// concurrently runs fn(0)…fn(n-1) in goroutines released together by one barrier, so the
+// requests really race, and returns their responses in order.
+func concurrently(n int, fn func(i int) response) []response {
+	out := make([]response, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			out[i] = fn(i)
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
