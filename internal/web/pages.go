@@ -39,19 +39,20 @@ func (s *Server) pageCSP() string {
 		"; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
-// page serves one of the pages. Pages are the same for everyone; what differs is fetched
-// by their script from the JSON API, exactly as an outside front end would.
+// page serves one of the pages. Pages are the same for everyone (what differs is fetched
+// by their script from the JSON API, exactly as an outside front end would), so each is
+// rendered once, when the routes are registered.
 func (s *Server) page(name, title string) http.HandlerFunc {
+	var buf bytes.Buffer
+	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: name + ".js", Dev: s.dev}); err != nil {
+		panic("web: render page " + name + ": " + err.Error()) // a bug in an embedded template
+	}
+	body, csp := buf.Bytes(), s.pageCSP()
 	return func(w http.ResponseWriter, r *http.Request) {
-		var buf bytes.Buffer
-		if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: name + ".js", Dev: s.dev}); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", s.pageCSP())
-		_, _ = w.Write(buf.Bytes())
+		h.Set("Content-Security-Policy", csp)
+		_, _ = w.Write(body)
 	}
 }
 
@@ -64,7 +65,7 @@ func (s *Server) page(name, title string) http.HandlerFunc {
 // cookie of the browser that started the login.
 func (s *Server) handleCallbackPage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery == "" {
-		s.page("callback", "QQ 登录")(w, r)
+		s.callbackPage(w, r)
 		return
 	}
 	q := r.URL.Query()

@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleRoot)
 	s.mux.HandleFunc("GET /login", s.page("login", "登录"))
 	s.mux.HandleFunc("GET /register", s.page("register", "注册"))
+	s.callbackPage = s.page("callback", "QQ 登录")
 	s.mux.HandleFunc("GET "+s.callbackPath, s.handleCallbackPage)
 	s.mux.HandleFunc("GET /user", s.page("user", "个人中心"))
 	s.mux.Handle("GET /static/", s.handleStatic())

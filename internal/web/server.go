@@ -49,6 +49,7 @@ type Server struct {
 
 	qqAvatarOrigin string
 	callbackPath   string
+	callbackPage   http.HandlerFunc // the rendered callback page
 }
 
 // NewServer returns the service's handler.
