@@ -24,6 +24,7 @@ const (
 	RateLimited                  // 429, with RetryAfter
 	Upstream                     // 502: QQ (or another provider) answered an error
 	UpstreamTimeout              // 504: QQ did not answer in time
+	Unavailable                  // 503: the database or the short-lived store is unreachable, with RetryAfter
 )
 
 // Error is a failure a person can act on: a stable code for machines and a Chinese
@@ -111,7 +112,18 @@ var (
 
 	ErrCaptchaRequired = fieldErr(Invalid, "captcha_required", "ticket", "请先完成人机验证")
 	ErrCaptchaInvalid  = fieldErr(Invalid, "captcha_invalid", "ticket", "人机验证未通过，请重试")
+
+	ErrServiceUnavailable = &Error{Kind: Unavailable, Code: "service_unavailable", Message: "服务暂时不可用，请稍后重试", RetryAfter: 5 * time.Second}
 )
+
+// ErrStorageDown marks a failure to reach the database or the short-lived store (refused
+// connection, timeout, server shutting down), as opposed to a bad query. Stores wrap such
+// errors with it; IsUnavailable finds it and the web layer answers 503, not 500, so a
+// client knows to retry. Nothing is skipped because of it: a check that cannot run fails.
+var ErrStorageDown = errors.New("storage unavailable")
+
+// IsUnavailable reports whether err is (or wraps) ErrStorageDown.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrStorageDown) }
 
 func errTooManyLogins(after time.Duration) *Error {
 	return rateLimited("too_many_attempts", "尝试次数过多，请稍后再试", after)

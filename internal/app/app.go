@@ -67,7 +67,7 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	db, err := store.OpenSQLite(ctx, cfg.SQLitePath)
+	db, err := store.OpenSQLite(ctx, cfg.SQLitePath, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			return err
 		}
 	}
-	db, err := store.OpenSQLite(ctx, cfg.SQLitePath)
+	db, err := store.OpenSQLite(ctx, cfg.SQLitePath, store.Options{})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/renran/accounts/internal/account"
@@ -18,64 +17,70 @@ const (
 		FROM oauth_identities i JOIN users u ON u.id = i.user_id
 		WHERE i.provider = ? AND i.app_id = ? AND i.openid = ?`
 	qIdentitiesByUser = "SELECT " + identityColumns + " FROM oauth_identities i WHERE i.user_id = ? ORDER BY i.id"
+	qInsertIdentity   = `INSERT INTO oauth_identities (provider, app_id, openid, unionid, user_id, nickname, avatar,
+		access_token, refresh_token, token_expires_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qUpdateIdentityTokens = `UPDATE oauth_identities SET access_token = ?, refresh_token = ?, token_expires_at = ?, updated_at = ?
+		WHERE provider = ? AND app_id = ? AND openid = ?`
+	qInsertAudit = `INSERT INTO audit_events (user_id, event, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qAuditEvents = "SELECT COALESCE(user_id, 0), event, ip, user_agent, detail, created_at FROM audit_events WHERE user_id = ? ORDER BY id"
+	qCounts      = "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM oauth_identities)"
 )
 
-func identityDest(id *account.Identity, unionid *sql.NullString, exp *sql.NullInt64, created, updated *int64) []any {
-	return []any{&id.ID, &id.Provider, &id.AppID, &id.OpenID, unionid, &id.UserID, &id.Nickname, &id.Avatar,
-		&id.AccessToken, &id.RefreshToken, exp, created, updated}
-}
-
-func finishIdentity(id *account.Identity, unionid sql.NullString, exp sql.NullInt64, created, updated int64) {
-	id.UnionID = unionid.String
-	if exp.Valid {
-		id.TokenExpiresAt = time.UnixMilli(exp.Int64).UTC()
+// identityDest returns scan targets for identityColumns; finish completes id after the scan.
+func identityDest(id *account.Identity) (dest []any, finish func()) {
+	var unionid sql.NullString
+	var exp sql.NullInt64
+	var created, updated int64
+	dest = []any{&id.ID, &id.Provider, &id.AppID, &id.OpenID, &unionid, &id.UserID, &id.Nickname, &id.Avatar,
+		&id.AccessToken, &id.RefreshToken, &exp, &created, &updated}
+	return dest, func() {
+		id.UnionID = unionid.String
+		if exp.Valid {
+			id.TokenExpiresAt = time.UnixMilli(exp.Int64).UTC()
+		}
+		id.CreatedAt, id.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	}
-	id.CreatedAt, id.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 }
 
 // IdentityByOpenID returns the identity for (provider, app, openid) and its user in one
 // query: the only read a returning QQ login needs.
 func (db *DB) IdentityByOpenID(ctx context.Context, provider, appID, openID string) (account.Identity, account.User, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var id account.Identity
 	var u account.User
-	var unionid sql.NullString
-	var exp sql.NullInt64
-	var ic, iu int64
-	var mobile, email, hash sql.NullString
-	var uc, uu, disabled int64
-	dest := identityDest(&id, &unionid, &exp, &ic, &iu)
-	dest = append(dest, &u.ID, &u.Username, &mobile, &email, &u.Nickname, &u.Avatar, &hash, &u.TokenVersion, &disabled, &uc, &uu)
-	err := db.q.identityByOpenID.QueryRowContext(ctx, provider, appID, openID).Scan(dest...)
-	if err != nil {
-		return account.Identity{}, account.User{}, fmt.Errorf("store: identity by openid: %w", notFound(err))
+	idest, ifinish := identityDest(&id)
+	udest, ufinish := userDest(&u)
+	if err := db.q.identityByOpenID.QueryRowContext(ctx, provider, appID, openID).Scan(append(idest, udest...)...); err != nil {
+		return account.Identity{}, account.User{}, db.fail("identity by openid", err)
 	}
-	finishIdentity(&id, unionid, exp, ic, iu)
-	u.Mobile, u.Email, u.PasswordHash, u.Disabled = mobile.String, email.String, hash.String, disabled != 0
-	u.CreatedAt, u.UpdatedAt = time.UnixMilli(uc).UTC(), time.UnixMilli(uu).UTC()
+	ifinish()
+	ufinish()
 	return id, u, nil
 }
 
 // IdentitiesByUser lists a user's bound identities.
 func (db *DB) IdentitiesByUser(ctx context.Context, userID int64) ([]account.Identity, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	rows, err := db.q.identitiesByUser.QueryContext(ctx, userID)
 	if err != nil {
-		return nil, fmt.Errorf("store: identities by user: %w", err)
+		return nil, db.fail("identities by user", err)
 	}
 	defer rows.Close()
 	out := []account.Identity{}
 	for rows.Next() {
 		var id account.Identity
-		var unionid sql.NullString
-		var exp sql.NullInt64
-		var c, u int64
-		if err := rows.Scan(identityDest(&id, &unionid, &exp, &c, &u)...); err != nil {
-			return nil, fmt.Errorf("store: identities by user: %w", err)
+		dest, finish := identityDest(&id)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, db.fail("identities by user", err)
 		}
-		finishIdentity(&id, unionid, exp, c, u)
+		finish()
 		out = append(out, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: identities by user: %w", err)
+		return nil, db.fail("identities by user", err)
 	}
 	return out, nil
 }
@@ -87,16 +92,11 @@ func expiry(t time.Time) any {
 	return t.UnixMilli()
 }
 
-func insertIdentity(ctx context.Context, tx *sql.Tx, id account.Identity) (account.Identity, error) {
-	err := tx.QueryRowContext(ctx, `INSERT INTO oauth_identities (provider, app_id, openid, unionid, user_id, nickname, avatar,
-		access_token, refresh_token, token_expires_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+func (db *DB) insertIdentity(ctx context.Context, tx *sql.Tx, id account.Identity) (account.Identity, error) {
+	err := tx.QueryRowContext(ctx, db.sql(qInsertIdentity),
 		id.Provider, id.AppID, id.OpenID, nullable(id.UnionID), id.UserID, id.Nickname, id.Avatar,
 		id.AccessToken, id.RefreshToken, expiry(id.TokenExpiresAt), id.CreatedAt.UnixMilli(), id.UpdatedAt.UnixMilli()).Scan(&id.ID)
-	if err != nil {
-		return account.Identity{}, conflict(err)
-	}
-	return id, nil
+	return id, err
 }
 
 // BindIdentity binds id to id.UserID. The unique indexes, not a prior check, decide: a
@@ -104,22 +104,21 @@ func insertIdentity(ctx context.Context, tx *sql.Tx, id account.Identity) (accou
 func (db *DB) BindIdentity(ctx context.Context, id account.Identity) (account.Identity, error) {
 	db.stamp(&id.CreatedAt, &id.UpdatedAt)
 	var out account.Identity
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		out, err = insertIdentity(ctx, tx, id)
+		out, err = db.insertIdentity(ctx, tx, id)
 		return err
 	})
 	if err != nil {
-		return account.Identity{}, wrap("bind identity", err)
+		return account.Identity{}, db.fail("bind identity", err)
 	}
 	return out, nil
 }
 
 // UpdateIdentityTokens stores fresh QQ tokens for a batch of identities in one transaction.
 func (db *DB) UpdateIdentityTokens(ctx context.Context, ids []account.Identity) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE oauth_identities SET access_token = ?, refresh_token = ?, token_expires_at = ?, updated_at = ?
-			WHERE provider = ? AND app_id = ? AND openid = ?`)
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, db.sql(qUpdateIdentityTokens))
 		if err != nil {
 			return err
 		}
@@ -132,13 +131,13 @@ func (db *DB) UpdateIdentityTokens(ctx context.Context, ids []account.Identity) 
 		}
 		return nil
 	})
-	return wrap("update identity tokens", err)
+	return db.fail("update identity tokens", err)
 }
 
 // AppendAudit writes a batch of audit events in one transaction.
 func (db *DB) AppendAudit(ctx context.Context, events []account.AuditEvent) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (user_id, event, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, db.sql(qInsertAudit))
 		if err != nil {
 			return err
 		}
@@ -154,14 +153,16 @@ func (db *DB) AppendAudit(ctx context.Context, events []account.AuditEvent) erro
 		}
 		return nil
 	})
-	return wrap("append audit", err)
+	return db.fail("append audit", err)
 }
 
 // AuditEvents lists a user's audit events, oldest first (for the user centre and tests).
 func (db *DB) AuditEvents(ctx context.Context, userID int64) ([]account.AuditEvent, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT COALESCE(user_id, 0), event, ip, user_agent, detail, created_at FROM audit_events WHERE user_id = ? ORDER BY id", userID)
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	rows, err := db.r.QueryContext(ctx, db.sql(qAuditEvents), userID)
 	if err != nil {
-		return nil, fmt.Errorf("store: audit events: %w", err)
+		return nil, db.fail("audit events", err)
 	}
 	defer rows.Close()
 	var out []account.AuditEvent
@@ -169,20 +170,21 @@ func (db *DB) AuditEvents(ctx context.Context, userID int64) ([]account.AuditEve
 		var e account.AuditEvent
 		var at int64
 		if err := rows.Scan(&e.UserID, &e.Event, &e.IP, &e.UserAgent, &e.Detail, &at); err != nil {
-			return nil, fmt.Errorf("store: audit events: %w", err)
+			return nil, db.fail("audit events", err)
 		}
 		e.At = time.UnixMilli(at).UTC()
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, db.fail("audit events", rows.Err())
 }
 
 // Counts reports how many users and identities exist, for tests that check nothing was
 // left behind.
 func (db *DB) Counts(ctx context.Context) (users, identities int, err error) {
-	err = db.r.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM oauth_identities)").Scan(&users, &identities)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: counts: %w", err)
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	if err := db.r.QueryRowContext(ctx, qCounts).Scan(&users, &identities); err != nil {
+		return 0, 0, db.fail("counts", err)
 	}
 	return users, identities, nil
 }

@@ -1,7 +1,11 @@
-// Package store implements account.Store on database/sql: SQLite (modernc.org/sqlite, no
-// cgo) for the embedded default, PostgreSQL in production (a later step). DDL lives per
-// dialect in embedded, numbered migrations; DML is written once. Driver errors become
-// account sentinels, and the violated unique index picks the 409 code.
+// Package store implements account.Store on database/sql, for two engines: SQLite
+// (modernc.org/sqlite, no cgo) for the embedded default and PostgreSQL (pgx v5 through
+// pgxpool) in production. DML is written once, with `?` placeholders, in users.go,
+// identities.go and tokens.go; the differences between the engines are in dialect.go
+// (placeholders, error classification, pools) and in the DDL, which lives per engine in
+// embedded, numbered migrations. Driver errors become account sentinels: the violated
+// unique index (by PostgreSQL's constraint name or SQLite's extended code and column
+// list) picks the 409 code, and an unreachable server becomes account.ErrStorageDown.
 package store
 
 import (
@@ -11,37 +15,131 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/renran/accounts/internal/account"
+	"github.com/jackc/pgx/v5/pgxpool"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/renran/accounts/internal/account"
 )
 
 //go:embed migrations
 var migrations embed.FS
 
-// DB is the store. SQLite allows one writer at a time, so writes go through a pool of one
-// connection (queued in Go, not retried on SQLITE_BUSY), and reads through a pool of
-// read-only connections that WAL lets run beside the writer.
+// DefaultTimeout bounds one store operation (a query or a transaction) when Options leave
+// it zero: long enough for a loaded server, short enough that a hung database answers
+// 503 instead of holding a request (and its goroutine) until the client gives up.
+const DefaultTimeout = 5 * time.Second
+
+// Options tune a store.
+type Options struct {
+	Timeout time.Duration    // per operation; 0: DefaultTimeout
+	Now     func() time.Time // nil: time.Now
+}
+
+// DB is the store. Reads go through r and writes through w: on SQLite w is one connection
+// (SQLite has one writer; writes queue in Go instead of retrying SQLITE_BUSY) and r a pool
+// of read-only connections that WAL lets run beside it; on PostgreSQL both are the same
+// pool.
 type DB struct {
 	r, w    *sql.DB
-	dialect string
+	d       dialect
+	pool    *pgxpool.Pool // PostgreSQL only
 	now     func() time.Time
+	timeout time.Duration
 	q       readStmts
+	rebound sync.Map // query with ? → query with $n (PostgreSQL)
 }
+
+var _ account.Store = (*DB)(nil)
 
 // readStmts are the hot read queries, prepared once (database/sql then prepares each on a
 // connection the first time it runs there) instead of parsed on every call.
 type readStmts struct {
-	userByID, identityByOpenID, identitiesByUser *sql.Stmt
-	userBy                                       map[account.LoginKind]*sql.Stmt
+	userByID, identityByOpenID, identitiesByUser, userForToken *sql.Stmt
+	userBy                                                     map[account.LoginKind]*sql.Stmt
+}
+
+// Open opens the store a URL names: postgres:// or postgresql:// for PostgreSQL, anything
+// else (optionally sqlite://) as a SQLite file path. It runs the migrations.
+func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
+	if IsPostgres(dsn) {
+		return OpenPostgres(ctx, dsn, o)
+	}
+	return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"), o)
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func newDB(d dialect, o Options) *DB {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return &DB{d: d, now: o.Now, timeout: o.Timeout}
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.d.name }
+
+// SQL returns the database handle for writes, for tests and for pool metrics.
+func (db *DB) SQL() *sql.DB { return db.w }
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return err
+}
+
+// sql returns q with the engine's placeholders, rewritten once per query text.
+func (db *DB) sql(q string) string {
+	if db.d.rebind == nil {
+		return q
+	}
+	if s, ok := db.rebound.Load(q); ok {
+		return s.(string)
+	}
+	s := db.d.rebind(q)
+	db.rebound.Store(q, s)
+	return s
+}
+
+// op bounds one operation by the store's timeout.
+func (db *DB) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.timeout)
+}
+
+// fail adds context to an error: account errors pass unchanged, ErrNoRows becomes
+// account.ErrNoRows, a unique violation its account error, and an unreachable database
+// account.ErrStorageDown.
+func (db *DB) fail(op string, err error) error {
+	if err == nil || account.ErrorOf(err) != nil {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, account.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", op, account.ErrNoRows)
+	}
+	if c := db.d.conflict(err); c != nil {
+		return c
+	}
+	if db.d.unavailable(err) {
+		return fmt.Errorf("store: %s: %w: %w", op, account.ErrStorageDown, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
 }
 
 func (db *DB) prepare(ctx context.Context) error {
@@ -51,12 +149,13 @@ func (db *DB) prepare(ctx context.Context) error {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = db.r.PrepareContext(ctx, q)
+		st, err = db.r.PrepareContext(ctx, db.sql(q))
 		return st
 	}
 	db.q.userByID = prep(qUserByID)
 	db.q.identityByOpenID = prep(qIdentityByOpenID)
 	db.q.identitiesByUser = prep(qIdentitiesByUser)
+	db.q.userForToken = prep(qUserForToken)
 	db.q.userBy = map[account.LoginKind]*sql.Stmt{
 		account.ByUsername: prep(qUserBy + "username = ?"),
 		account.ByMobile:   prep(qUserBy + "mobile = ?"),
@@ -68,74 +167,12 @@ func (db *DB) prepare(ctx context.Context) error {
 	return nil
 }
 
-var _ account.Store = (*DB)(nil)
-
-// OpenSQLite opens (creating if needed) the SQLite database at path and runs migrations.
-func OpenSQLite(ctx context.Context, path string) (*DB, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := mkdirAll(dir); err != nil {
-			return nil, fmt.Errorf("store: create data folder: %w", err)
-		}
-	}
-	// busy_timeout first, so the other pragmas wait for a lock instead of failing;
-	// WAL lets readers run beside the writer; synchronous=NORMAL is safe with WAL (a power
-	// loss may drop the last commits, never corrupt); foreign keys are off by default.
-	dsn := func(extra string) string {
-		v := url.Values{}
-		v.Add("_pragma", "busy_timeout(5000)")
-		v.Add("_pragma", "journal_mode(WAL)")
-		v.Add("_pragma", "synchronous(NORMAL)")
-		v.Add("_pragma", "foreign_keys(1)")
-		if extra != "" {
-			v.Add("_pragma", extra)
-		}
-		v.Set("_txlock", "immediate")
-		return "file:" + filepath.ToSlash(path) + "?" + v.Encode()
-	}
-	w, err := sql.Open("sqlite", dsn(""))
-	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	db := &DB{w: w, dialect: "sqlite", now: time.Now}
-	if err := db.Migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: open sqlite readers: %w", err)
-	}
-	n := 2 * runtime.GOMAXPROCS(0)
-	if n < 4 {
-		n = 4
-	}
-	r.SetMaxOpenConns(n)
-	r.SetMaxIdleConns(n)
-	r.SetConnMaxLifetime(0)
-	db.r = r
-	if err := db.prepare(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// Close closes both pools.
-func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
-}
-
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var one int
-	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("store: ping: %w", err)
-	}
-	return nil
+	return db.fail("ping", db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one))
 }
 
 type migration struct {
@@ -144,8 +181,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations(dialect string) ([]migration, error) {
-	dir := "migrations/" + dialect
+func loadMigrations(engine string) ([]migration, error) {
+	dir := "migrations/" + engine
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: read migrations: %w", err)
@@ -177,61 +214,52 @@ func loadMigrations(dialect string) ([]migration, error) {
 }
 
 // Migrate applies the migrations not yet recorded in schema_migrations, each in its own
-// transaction. It is safe to run at every start and by `renran migrate`.
+// transaction that checks the record first. On PostgreSQL the whole run holds an advisory
+// lock, so instances starting together migrate once and the others wait, then find
+// nothing to do; on SQLite the write transaction's lock does the same.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations(db.dialect)
+	ms, err := loadMigrations(db.d.name)
 	if err != nil {
 		return err
 	}
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
-	}
-	applied := map[int]bool{}
-	rows, err := db.w.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	conn, err := db.w.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: read schema_migrations: %w", err)
+		return db.fail("migrate", err)
 	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("store: read schema_migrations: %w", err)
+	defer conn.Close()
+	if db.d.lockMigrations != nil {
+		unlock, err := db.d.lockMigrations(ctx, conn)
+		if err != nil {
+			return db.fail("migrate: lock", err)
 		}
-		applied[v] = true
+		defer unlock()
 	}
-	rows.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return db.fail("create schema_migrations", err)
+	}
 	for _, m := range ms {
-		if applied[m.version] {
-			continue
-		}
-		err := db.tx(ctx, func(tx *sql.Tx) error {
+		err := inTx(ctx, conn, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, db.sql("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			_, err := tx.ExecContext(ctx, db.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 				m.version, m.name, db.now().UnixMilli())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", m.name, err)
+			return db.fail("migration "+m.name, err)
 		}
 	}
 	return nil
 }
 
-// Version returns the highest applied migration.
-func (db *DB) Version(ctx context.Context) (int, error) {
-	var v sql.NullInt64
-	if err := db.w.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
-		return 0, fmt.Errorf("store: read version: %w", err)
-	}
-	return int(v.Int64), nil
-}
-
-// tx runs fn in a write transaction, committing when it returns nil.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+func inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -242,38 +270,49 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// conflict turns a unique-constraint violation into the account error it means. SQLite
-// names the columns ("UNIQUE constraint failed: users.mobile"); PostgreSQL names the
-// index ("users_mobile"): both are recognised.
-func conflict(err error) error {
-	if err == nil {
-		return nil
+// Version returns the highest applied migration.
+func (db *DB) Version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := db.w.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, db.fail("read version", err)
 	}
-	msg := err.Error()
-	if !strings.Contains(msg, "UNIQUE") && !strings.Contains(msg, "unique") && !strings.Contains(msg, "23505") {
+	return int(v.Int64), nil
+}
+
+// tx runs fn in a write transaction bounded by the store's timeout, committing when it
+// returns nil. A failure anywhere rolls everything back: no half-done writes.
+func (db *DB) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
 		return err
 	}
-	has := func(s ...string) bool {
-		for _, x := range s {
-			if strings.Contains(msg, x) {
-				return true
-			}
-		}
-		return false
+	if err := fn(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
-	switch {
-	case has("oauth_identities.openid", "oauth_identities_openid"):
-		return account.ErrQQBound
-	case has("oauth_identities.user_id", "oauth_identities_user"):
-		return account.ErrAccountHasQQ
-	case has("users.mobile", "users_mobile"):
-		return account.ErrMobileTaken
-	case has("users.nickname", "users_nickname"):
-		return account.ErrNicknameTaken
-	case has("users.username", "users_username"):
-		return account.ErrUsernameTaken
-	case has("users.email", "users_email"):
-		return account.ErrEmailTaken
-	}
-	return err
+	return tx.Commit()
+}
+
+// uniqueIndexes maps each unique index to the account error its violation means. The
+// names are the same in both engines' migrations; SQLite reports the columns instead, and
+// columns lists them in its words.
+var uniqueIndexes = map[string]error{
+	"oauth_identities_openid": account.ErrQQBound,
+	"oauth_identities_user":   account.ErrAccountHasQQ,
+	"users_mobile":            account.ErrMobileTaken,
+	"users_nickname":          account.ErrNicknameTaken,
+	"users_username":          account.ErrUsernameTaken,
+	"users_email":             account.ErrEmailTaken,
+}
+
+// indexByColumns names the unique index for SQLite's "table.col, table.col" list.
+var indexByColumns = map[string]string{
+	"oauth_identities.provider, oauth_identities.app_id, oauth_identities.openid": "oauth_identities_openid",
+	"oauth_identities.user_id, oauth_identities.provider":                         "oauth_identities_user",
+	"users.mobile":   "users_mobile",
+	"users.nickname": "users_nickname",
+	"users.username": "users_username",
+	"users.email":    "users_email",
 }

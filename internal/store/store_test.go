@@ -2,19 +2,24 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/store/storetest"
+	"github.com/renran/accounts/internal/testenv"
 )
 
 func mustOpenSQLite(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"), store.Options{})
 	if err != nil {
 		t.Fatalf("OpenSQLite: %v", err)
 	}
@@ -22,46 +27,173 @@ func mustOpenSQLite(t *testing.T) *store.DB {
 	return db
 }
 
+func mustOpenPostgres(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), testenv.Postgres(t), store.Options{})
+	if err != nil {
+		t.Fatalf("Open(postgres): %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// engines opens each engine's store for the tests that must hold on both.
+var engines = []struct {
+	name string
+	open func(t *testing.T) *store.DB
+}{
+	{"SQLite", mustOpenSQLite},
+	{"Postgres", mustOpenPostgres},
+}
+
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpenSQLite(t) })
 }
 
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpenPostgres(t) })
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
-	db := mustOpenSQLite(t)
-	ctx := context.Background()
-	v1, err := db.Version(ctx)
-	if err != nil || v1 < 1 {
-		t.Fatalf("Version = %d, %v; want ≥ 1", v1, err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	if v2, _ := db.Version(ctx); v2 != v1 {
-		t.Errorf("Version after second Migrate = %d, want %d", v2, v1)
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			ctx := context.Background()
+			v1, err := db.Version(ctx)
+			if err != nil || v1 < 2 {
+				t.Fatalf("Version = %d, %v; want ≥ 2", v1, err)
+			}
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatalf("second Migrate: %v", err)
+			}
+			if v2, _ := db.Version(ctx); v2 != v1 {
+				t.Errorf("Version after second Migrate = %d, want %d", v2, v1)
+			}
+		})
 	}
 }
 
-// TestMigrationsAlign checks that every dialect folder holds the same migration numbers,
-// so the same number means the same change on every engine.
-func TestMigrationsAlign(t *testing.T) {
-	dirs, err := os.ReadDir("migrations")
-	if err != nil {
-		t.Fatal(err)
+// TestConcurrentMigrations starts ten stores on one empty database at once, as ten
+// instances starting together would: all must open, and each migration must be recorded
+// once.
+func TestConcurrentMigrations(t *testing.T) {
+	dsns := map[string]string{
+		"SQLite":   filepath.Join(t.TempDir(), "renran.db"),
+		"Postgres": "",
 	}
-	var want string
-	for _, d := range dirs {
-		files, _ := os.ReadDir(filepath.Join("migrations", d.Name()))
-		var nums []string
+	for _, name := range []string{"SQLite", "Postgres"} {
+		t.Run(name, func(t *testing.T) {
+			dsn := dsns[name]
+			if dsn == "" {
+				dsn = testenv.Postgres(t)
+			}
+			var wg sync.WaitGroup
+			dbs := make([]*store.DB, 10)
+			errs := make([]error, 10)
+			for i := range dbs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					dbs[i], errs[i] = store.Open(context.Background(), dsn, store.Options{})
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("instance %d: Open: %v", i, err)
+				}
+				defer dbs[i].Close()
+			}
+			var rows, distinct int
+			if err := dbs[0].SQL().QueryRow("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations").Scan(&rows, &distinct); err != nil {
+				t.Fatal(err)
+			}
+			if rows != distinct || rows < 2 {
+				t.Errorf("schema_migrations has %d rows for %d versions; want one row per version", rows, distinct)
+			}
+		})
+	}
+}
+
+func TestRevokedTokens(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			ctx := context.Background()
+			u, err := db.CreateUser(ctx, storetest.NewUser())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, revoked, err := db.UserForToken(ctx, u.ID, "jti-1"); err != nil || revoked {
+				t.Fatalf("UserForToken before revoke = %v, %v; want false, nil", revoked, err)
+			}
+			now := time.Now()
+			for range 2 { // revoking twice is not an error
+				if err := db.RevokeToken(ctx, "jti-1", u.ID, now.Add(time.Hour)); err != nil {
+					t.Fatalf("RevokeToken: %v", err)
+				}
+			}
+			_ = db.RevokeToken(ctx, "jti-old", u.ID, now.Add(-time.Minute))
+			got, revoked, err := db.UserForToken(ctx, u.ID, "jti-1")
+			if err != nil || !revoked || got.ID != u.ID {
+				t.Fatalf("UserForToken after revoke = %d, %v, %v; want %d, true", got.ID, revoked, err, u.ID)
+			}
+			if _, _, err := db.UserForToken(ctx, u.ID+999, "jti-1"); !errors.Is(err, account.ErrNoRows) {
+				t.Errorf("UserForToken(missing user) = %v, want ErrNoRows", err)
+			}
+			if n, err := db.PurgeRevoked(ctx, now); err != nil || n != 1 {
+				t.Errorf("PurgeRevoked = %d, %v; want 1 (only the expired one)", n, err)
+			}
+			if _, revoked, _ := db.UserForToken(ctx, u.ID, "jti-1"); !revoked {
+				t.Errorf("a live revocation was purged")
+			}
+		})
+	}
+}
+
+// TestUnreachableIsUnavailable: a database that cannot be reached fails with
+// account.ErrStorageDown (a 503), a bad statement does not.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	if _, err := store.Open(ctx, "postgres://nobody@127.0.0.1:1/x?connect_timeout=1", store.Options{}); err == nil {
+		t.Fatal("Open on a closed port succeeded")
+	}
+	db := mustOpenSQLite(t)
+	ctx, cancel := context.WithTimeout(ctx, time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	if _, err := db.UserByID(ctx, 1); err == nil {
+		t.Fatal("UserByID with an expired context succeeded")
+	}
+	if _, err := db.UserByID(context.Background(), 1); account.IsUnavailable(err) || !errors.Is(err, account.ErrNoRows) {
+		t.Errorf("missing row = %v, want ErrNoRows and not unavailable", err)
+	}
+}
+
+// TestMigrationsAlign checks that both engines have migration folders holding the same
+// migration numbers, so the same number means the same change on every engine.
+func TestMigrationsAlign(t *testing.T) {
+	nums := func(engine string) string {
+		files, err := os.ReadDir(filepath.Join("migrations", engine))
+		if err != nil {
+			t.Fatalf("migrations/%s: %v", engine, err)
+		}
+		var out []string
 		for _, f := range files {
 			num, _, _ := strings.Cut(f.Name(), "_")
-			nums = append(nums, num)
+			out = append(out, num)
 		}
-		sort.Strings(nums)
-		got := strings.Join(nums, ",")
-		if want == "" {
-			want = got
-		} else if got != want {
-			t.Errorf("migrations/%s has %s, want %s", d.Name(), got, want)
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	sqlite, pg := nums("sqlite"), nums("postgres")
+	if sqlite == "" || sqlite != pg {
+		t.Errorf("migrations/sqlite has %q, migrations/postgres has %q; want the same, non-empty", sqlite, pg)
+	}
+	dirs, _ := os.ReadDir("migrations")
+	for _, d := range dirs {
+		if n := d.Name(); n != "sqlite" && n != "postgres" {
+			t.Errorf("migrations/%s: no engine of that name", n)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -16,38 +15,60 @@ const userColumns = `id, username, mobile, email, nickname, avatar, password_has
 const (
 	qUserByID = "SELECT " + userColumns + " FROM users WHERE id = ?"
 	qUserBy   = "SELECT " + userColumns + " FROM users WHERE "
+	// qUserForToken is the one read an authenticated request makes: the user and whether
+	// this token was logged out.
+	qUserForToken = "SELECT " + userColumns + ", EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) FROM users WHERE id = ?"
+	qInsertUser   = `INSERT INTO users (username, mobile, email, nickname, avatar, password_hash, token_version, disabled, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qBumpTokenVersion = "UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version"
+	qSetPasswordHash  = "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"
 )
 
 type scanner interface{ Scan(...any) error }
 
-func scanUser(s scanner, u *account.User) error {
+// userDest returns scan targets for userColumns; finish completes u after the scan.
+func userDest(u *account.User) (dest []any, finish func()) {
 	var mobile, email, hash sql.NullString
 	var created, updated int64
-	var disabled int64
-	if err := s.Scan(&u.ID, &u.Username, &mobile, &email, &u.Nickname, &u.Avatar, &hash, &u.TokenVersion, &disabled, &created, &updated); err != nil {
-		return err
+	dest = []any{&u.ID, &u.Username, &mobile, &email, &u.Nickname, &u.Avatar, &hash, &u.TokenVersion, &u.Disabled, &created, &updated}
+	return dest, func() {
+		u.Mobile, u.Email, u.PasswordHash = mobile.String, email.String, hash.String
+		u.CreatedAt, u.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	}
-	u.Mobile, u.Email, u.PasswordHash = mobile.String, email.String, hash.String
-	u.Disabled = disabled != 0
-	u.CreatedAt, u.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-	return nil
 }
 
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return account.ErrNoRows
+func scanUser(s scanner, u *account.User) error {
+	dest, finish := userDest(u)
+	if err := s.Scan(dest...); err != nil {
+		return err
 	}
-	return err
+	finish()
+	return nil
 }
 
 // UserByID returns the user with id.
 func (db *DB) UserByID(ctx context.Context, id int64) (account.User, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var u account.User
-	err := scanUser(db.q.userByID.QueryRowContext(ctx, id), &u)
-	if err != nil {
-		return account.User{}, fmt.Errorf("store: user by id: %w", notFound(err))
+	if err := scanUser(db.q.userByID.QueryRowContext(ctx, id), &u); err != nil {
+		return account.User{}, db.fail("user by id", err)
 	}
 	return u, nil
+}
+
+// UserForToken returns the user with id and whether the token jti was revoked.
+func (db *DB) UserForToken(ctx context.Context, id int64, jti string) (account.User, bool, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	var u account.User
+	var revoked bool
+	dest, finish := userDest(&u)
+	if err := db.q.userForToken.QueryRowContext(ctx, jti, id).Scan(append(dest, &revoked)...); err != nil {
+		return account.User{}, false, db.fail("user for token", err)
+	}
+	finish()
+	return u, revoked, nil
 }
 
 // UserByLogin returns the user with that username, mobile or e-mail.
@@ -56,10 +77,11 @@ func (db *DB) UserByLogin(ctx context.Context, kind account.LoginKind, value str
 	if !ok {
 		return account.User{}, fmt.Errorf("store: user by login: unknown kind %d", kind)
 	}
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var u account.User
-	err := scanUser(st.QueryRowContext(ctx, value), &u)
-	if err != nil {
-		return account.User{}, fmt.Errorf("store: user by login: %w", notFound(err))
+	if err := scanUser(st.QueryRowContext(ctx, value), &u); err != nil {
+		return account.User{}, db.fail("user by login", err)
 	}
 	return u, nil
 }
@@ -71,38 +93,27 @@ func nullable(s string) any {
 	return s
 }
 
-func insertUser(ctx context.Context, tx *sql.Tx, u account.User) (account.User, error) {
+func (db *DB) insertUser(ctx context.Context, tx *sql.Tx, u account.User) (account.User, error) {
 	if u.TokenVersion == 0 {
 		u.TokenVersion = 1
 	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO users (username, mobile, email, nickname, avatar, password_hash, token_version, disabled, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := tx.QueryRowContext(ctx, db.sql(qInsertUser),
 		u.Username, nullable(u.Mobile), nullable(u.Email), u.Nickname, u.Avatar, nullable(u.PasswordHash),
-		u.TokenVersion, boolInt(u.Disabled), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli()).Scan(&u.ID)
-	if err != nil {
-		return account.User{}, conflict(err)
-	}
-	return u, nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+		u.TokenVersion, u.Disabled, u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli()).Scan(&u.ID)
+	return u, err
 }
 
 // CreateUser inserts a user.
 func (db *DB) CreateUser(ctx context.Context, u account.User) (account.User, error) {
 	db.stamp(&u.CreatedAt, &u.UpdatedAt)
 	var out account.User
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		out, err = insertUser(ctx, tx, u)
+		out, err = db.insertUser(ctx, tx, u)
 		return err
 	})
 	if err != nil {
-		return account.User{}, wrap("create user", err)
+		return account.User{}, db.fail("create user", err)
 	}
 	return out, nil
 }
@@ -114,39 +125,38 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id acc
 	db.stamp(&id.CreatedAt, &id.UpdatedAt)
 	var outU account.User
 	var outI account.Identity
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if outU, err = insertUser(ctx, tx, u); err != nil {
+		if outU, err = db.insertUser(ctx, tx, u); err != nil {
 			return err
 		}
 		id.UserID = outU.ID
-		outI, err = insertIdentity(ctx, tx, id)
+		outI, err = db.insertIdentity(ctx, tx, id)
 		return err
 	})
 	if err != nil {
-		return account.User{}, account.Identity{}, wrap("create user with identity", err)
+		return account.User{}, account.Identity{}, db.fail("create user with identity", err)
 	}
 	return outU, outI, nil
 }
 
 // BumpTokenVersion revokes every token of the user and returns the new version.
 func (db *DB) BumpTokenVersion(ctx context.Context, userID int64) (int64, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var v int64
-	err := db.w.QueryRowContext(ctx, "UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version",
-		db.now().UnixMilli(), userID).Scan(&v)
-	if err != nil {
-		return 0, fmt.Errorf("store: bump token version: %w", notFound(err))
+	if err := db.w.QueryRowContext(ctx, db.sql(qBumpTokenVersion), db.now().UnixMilli(), userID).Scan(&v); err != nil {
+		return 0, db.fail("bump token version", err)
 	}
 	return v, nil
 }
 
 // SetPasswordHash replaces a user's password hash (after a rehash with new parameters).
 func (db *DB) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
-	_, err := db.w.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, db.now().UnixMilli(), userID)
-	if err != nil {
-		return fmt.Errorf("store: set password hash: %w", err)
-	}
-	return nil
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	_, err := db.w.ExecContext(ctx, db.sql(qSetPasswordHash), hash, db.now().UnixMilli(), userID)
+	return db.fail("set password hash", err)
 }
 
 // stamp fills zero times with now.
@@ -157,14 +167,6 @@ func (db *DB) stamp(ts ...*time.Time) {
 			*t = now
 		}
 	}
-}
-
-// wrap adds context to internal errors and passes account errors through unchanged.
-func wrap(op string, err error) error {
-	if err == nil || account.ErrorOf(err) != nil {
-		return err
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
 }
 
 func mkdirAll(dir string) error { return os.MkdirAll(dir, 0o700) }

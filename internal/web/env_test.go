@@ -83,7 +83,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	redirect := siteURL + "/oauth/qq/callback"
 	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: testAppID, AppKey: testAppKey, Name: "荏苒测试", RedirectURIs: []string{redirect}, UnionID: o.unionID}}})
 
-	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"))
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,6 +144,7 @@ var statuses = map[account.Kind]int{
 	account.RateLimited:      http.StatusTooManyRequests,
 	account.Upstream:         http.StatusBadGateway,
 	account.UpstreamTimeout:  http.StatusGatewayTimeout,
+	account.Unavailable:      http.StatusServiceUnavailable,
 }
 
 type errorBody struct {
@@ -156,13 +157,17 @@ type errorBody struct {
 // they are logged here, once, with the request id, and the client sees a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := account.ErrorOf(err)
+	if e == nil && account.IsUnavailable(err) {
+		s.log.Warn("storage unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		e = account.ErrServiceUnavailable
+	}
 	if e == nil || e.Kind == account.Internal {
 		id := requestID(r)
 		s.log.Error("internal error", "id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		// The request id lets a person quote the failure and an operator find it in the log.
 		e = &account.Error{Kind: account.Internal, Code: account.ErrInternal.Code, Message: account.ErrInternal.Message + "（请求编号 " + id + "）"}
 	}
-	if e.Kind == account.RateLimited {
+	if e.Kind == account.RateLimited || e.Kind == account.Unavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	if e.Kind == account.Unauthorized && e.Code == account.ErrUnauthenticated.Code {

@@ -1,0 +1,34 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+const (
+	qRevokeToken = `INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (jti) DO NOTHING`
+	qPurgeRevoked = "DELETE FROM revoked_tokens WHERE expires_at < ?"
+)
+
+// RevokeToken records that the token jti of userID was logged out. The row is kept until
+// the token would have expired (PurgeRevoked drops it then), so the refusal survives a
+// restart and holds on every instance.
+func (db *DB) RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	_, err := db.w.ExecContext(ctx, db.sql(qRevokeToken), jti, userID, expires.UnixMilli())
+	return db.fail("revoke token", err)
+}
+
+// PurgeRevoked deletes revocations of tokens that expired before t and says how many.
+func (db *DB) PurgeRevoked(ctx context.Context, t time.Time) (int64, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	res, err := db.w.ExecContext(ctx, db.sql(qPurgeRevoked), t.UnixMilli())
+	if err != nil {
+		return 0, db.fail("purge revoked tokens", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

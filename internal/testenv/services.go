@@ -1,0 +1,109 @@
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/redis/go-redis/v9"
+)
+
+// Postgres returns a URL for a fresh, empty schema in the PostgreSQL at
+// $RENRAN_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable),
+// through search_path, and drops the schema when the test ends. Tests and packages running
+// in parallel, and reruns, never see each other's tables.
+func Postgres(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv("RENRAN_TEST_POSTGRES_URL")
+	if base == "" {
+		missing(tb, "RENRAN_TEST_POSTGRES_URL is not set: skipping PostgreSQL tests (e.g. RENRAN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		return ""
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatalf("RENRAN_TEST_POSTGRES_URL: %v", err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	schema := "renran_test_" + randomHex(6)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		missing(tb, fmt.Sprintf("PostgreSQL at RENRAN_TEST_POSTGRES_URL does not answer: %v", err))
+		return ""
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Logf("drop schema %s: %v", schema, err)
+		}
+	})
+	return WithParam(base, "search_path", schema)
+}
+
+// WithParam returns u with the query parameter k=v added.
+func WithParam(u, k, v string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + url.QueryEscape(k) + "=" + url.QueryEscape(v)
+}
+
+// Redis returns the URL of the Redis at $RENRAN_TEST_REDIS_URL (e.g.
+// redis://127.0.0.1:6379/0) and a key prefix unique to this test; the keys under it are
+// deleted when the test ends.
+func Redis(tb testing.TB) (redisURL, prefix string) {
+	tb.Helper()
+	u := os.Getenv("RENRAN_TEST_REDIS_URL")
+	if u == "" {
+		missing(tb, "RENRAN_TEST_REDIS_URL is not set: skipping Redis tests (e.g. RENRAN_TEST_REDIS_URL=redis://127.0.0.1:6379/0)")
+		return "", ""
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		tb.Fatalf("RENRAN_TEST_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opt)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		missing(tb, fmt.Sprintf("Redis at RENRAN_TEST_REDIS_URL does not answer: %v", err))
+		return "", ""
+	}
+	prefix = "renran-test:" + randomHex(6) + ":"
+	tb.Cleanup(func() {
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	return u, prefix
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
