@@ -71,6 +71,9 @@ var ErrNoRows = errors.New("account: no rows")
 // ErrUsernameTaken or ErrEmailTaken.
 type Store interface {
 	UserByID(ctx context.Context, id int64) (User, error)
+	// UserForToken returns the user with id and whether the token jti was logged out, in
+	// one read: the whole cost of authenticating a request.
+	UserForToken(ctx context.Context, id int64, jti string) (User, bool, error)
 	// UserByLogin finds a user by exactly one of username, mobile or (lower-case) email.
 	UserByLogin(ctx context.Context, kind LoginKind, value string) (User, error)
 	// IdentityByOpenID returns a bound identity and its user in one read.
@@ -84,6 +87,10 @@ type Store interface {
 	AppendAudit(ctx context.Context, events []AuditEvent) error
 	BumpTokenVersion(ctx context.Context, userID int64) (int64, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	// RevokeToken records a logged-out token until expires; PurgeRevoked drops the
+	// records of tokens that expired before t.
+	RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time) error
+	PurgeRevoked(ctx context.Context, t time.Time) (int64, error)
 	Ping(ctx context.Context) error
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type journal struct {
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
+	held   atomic.Int64 // items collected by run and not yet written
+
+	drainFor time.Duration // journalDrain; shorter in tests
 }
 
 type journalItem struct {
@@ -26,15 +30,24 @@ type journalItem struct {
 }
 
 const (
-	journalBatch = 256
-	journalTick  = 20 * time.Millisecond
+	journalBatch    = 256
+	journalTick     = 20 * time.Millisecond
+	journalHold     = 8192 // items of each kind kept for retry while the database is down
+	journalRetryMin = 100 * time.Millisecond
+	journalRetryMax = 5 * time.Second
+	journalDrain    = 8 * time.Second // how long Close keeps trying; under the 10 s shutdown bound
 )
 
 func startJournal(st Store, log *slog.Logger, n int) *journal {
 	if n <= 0 {
 		n = 4096
 	}
-	j := &journal{store: st, log: log, ch: make(chan journalItem, n), done: make(chan struct{})}
+	return startJournalDrain(st, log, n, journalDrain)
+}
+
+// startJournalDrain is startJournal with another drain time.
+func startJournalDrain(st Store, log *slog.Logger, n int, drain time.Duration) *journal {
+	j := &journal{store: st, log: log, ch: make(chan journalItem, n), done: make(chan struct{}), drainFor: drain}
 	go j.run()
 	return j
 }
@@ -65,24 +78,73 @@ func (j *journal) close() {
 	<-j.done
 }
 
+// pending is how many accepted items are not yet written: queued plus held for retry.
+func (j *journal) pending() int { return len(j.ch) + int(j.held.Load()) }
+
+// run collects items and writes them every journalTick or journalBatch items. A batch
+// that fails (the database restarting, say) is kept and tried again with a growing pause,
+// up to journalHold items; past that the oldest are dropped with an error in the log, so
+// a long outage costs audit lines, not memory. On close it keeps trying for up to
+// journalDrain before giving up on what is left.
 func (j *journal) run() {
 	defer close(j.done)
 	var events []AuditEvent
 	var ids []Identity
-	flush := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+	var retryAt time.Time
+	backoff := journalRetryMin
+	write := func(ctx context.Context) bool {
 		if len(events) > 0 {
 			if err := j.store.AppendAudit(ctx, events); err != nil {
-				j.log.Error("write audit events", "count", len(events), "err", err)
+				j.log.Warn("write audit events, will retry", "count", len(events), "err", err)
+				return false
 			}
 			events = events[:0]
 		}
 		if len(ids) > 0 {
 			if err := j.store.UpdateIdentityTokens(ctx, ids); err != nil {
-				j.log.Error("update identity tokens", "count", len(ids), "err", err)
+				j.log.Warn("update identity tokens, will retry", "count", len(ids), "err", err)
+				return false
 			}
 			ids = ids[:0]
+		}
+		return true
+	}
+	flush := func() {
+		defer func() { j.held.Store(int64(len(events) + len(ids))) }()
+		if len(events)+len(ids) == 0 || time.Now().Before(retryAt) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if write(ctx) {
+			retryAt, backoff = time.Time{}, journalRetryMin
+			return
+		}
+		retryAt = time.Now().Add(backoff)
+		backoff = min(2*backoff, journalRetryMax)
+		if n := len(events) - journalHold; n > 0 {
+			j.log.Error("audit events dropped after failed writes", "count", n)
+			events = append(events[:0], events[n:]...)
+		}
+		if n := len(ids) - journalHold; n > 0 {
+			j.log.Error("identity token updates dropped after failed writes", "count", n)
+			ids = append(ids[:0], ids[n:]...)
+		}
+	}
+	drain := func() {
+		deadline := time.Now().Add(j.drainFor)
+		for len(events)+len(ids) > 0 {
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			ok := write(ctx)
+			cancel()
+			if ok {
+				return
+			}
+			if time.Now().Add(journalRetryMin).After(deadline) {
+				j.log.Error("journal not written at shutdown", "audit_events", len(events), "identity_updates", len(ids))
+				return
+			}
+			time.Sleep(journalRetryMin)
 		}
 	}
 	t := time.NewTicker(journalTick)
@@ -91,7 +153,8 @@ func (j *journal) run() {
 		select {
 		case it, ok := <-j.ch:
 			if !ok {
-				flush()
+				drain()
+				j.held.Store(0)
 				return
 			}
 			if it.event != nil {
@@ -108,3 +171,7 @@ func (j *journal) run() {
 		}
 	}
 }
+
+// JournalPending is how many accepted audit events and identity updates are not yet
+// written (a gauge for /metrics).
+func (s *Service) JournalPending() int { return s.journal.pending() }

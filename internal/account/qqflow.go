@@ -30,7 +30,7 @@ func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool) (QQStar
 	next = SafeNext(next)
 	state := randomToken(32)
 	rec, _ := json.Marshal(stateRecord{Next: next})
-	if err := s.kv.Set(ctx, "qqstate:"+digest(state), rec, StateTTL); err != nil {
+	if err := s.kv.Set(ctx, s.keys.qqState(state), rec, StateTTL); err != nil {
 		return QQStart{}, fmt.Errorf("account: store state: %w", err)
 	}
 	return QQStart{URL: s.qq.AuthorizeURL(state, mobile), State: state, Next: next}, nil
@@ -88,7 +88,7 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 		subtle.ConstantTimeCompare([]byte(cb.State), []byte(cb.CookieState)) != 1 {
 		return QQResult{}, ErrStateInvalid
 	}
-	raw, ok, err := s.kv.Take(ctx, "qqstate:"+digest(cb.State))
+	raw, ok, err := s.kv.Take(ctx, s.keys.qqState(cb.State))
 	if err != nil {
 		return QQResult{}, fmt.Errorf("account: take state: %w", err)
 	}
@@ -199,7 +199,7 @@ func (s *Service) putPending(ctx context.Context, handle string, rec pendingReco
 	if ttl <= 0 || rec.Attempts >= PendingAttempts {
 		return nil // used up: let it go
 	}
-	key := "qqpend:" + digest(handle)
+	key := s.keys.qqPending(handle)
 	plain, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("account: encode pending: %w", err)
@@ -217,7 +217,7 @@ func (s *Service) takePending(ctx context.Context, handle, browser string) (pend
 	if handle == "" || browser == "" || len(handle) > 128 || len(browser) > 128 {
 		return pendingRecord{}, ErrPendingGone
 	}
-	key := "qqpend:" + digest(handle)
+	key := s.keys.qqPending(handle)
 	raw, ok, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return pendingRecord{}, fmt.Errorf("account: get pending: %w", err)

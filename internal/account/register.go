@@ -62,7 +62,7 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 		return SMSSent{}, err
 	}
 	rec, _ := json.Marshal(smsRecord{MAC: s.smsMAC(mobile, in.Purpose, code), Nonce: randomToken(12)})
-	key := smsKey(in.Purpose, mobile)
+	key := s.keys.smsCode(in.Purpose, mobile)
 	if err := s.kv.Set(ctx, key, rec, SMSCodeTTL); err != nil {
 		return SMSSent{}, fmt.Errorf("account: store sms code: %w", err)
 	}
@@ -79,12 +79,16 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		key    string
 		window time.Duration
 		max    int64
-	}{{"sms:ip:h:" + ip, time.Hour, smsPerIPHour}, {"sms:ip:d:" + ip, 24 * time.Hour, smsPerIPDay}} {
-		if n, _ := s.kv.Incr(ctx, c.key, c.window); n > c.max {
+	}{{s.keys.smsAddrHour(ip), time.Hour, smsPerIPHour}, {s.keys.smsAddrDay(ip), 24 * time.Hour, smsPerIPDay}} {
+		n, err := s.kv.Incr(ctx, c.key, c.window)
+		if err != nil {
+			return fmt.Errorf("account: count sms: %w", err)
+		}
+		if n > c.max {
 			return errRateLimited(s.retryAfter(ctx, c.key, c.window))
 		}
 	}
-	interval := "sms:int:" + mobile
+	interval := s.keys.smsInterval(mobile)
 	ok, err := s.kv.SetNX(ctx, interval, []byte("1"), SMSResendAfter)
 	if err != nil {
 		return fmt.Errorf("account: sms interval: %w", err)
@@ -92,14 +96,16 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 	if !ok {
 		return errSMSTooFrequent(s.retryAfter(ctx, interval, SMSResendAfter))
 	}
-	dayKey := "sms:day:" + mobile
-	if n, _ := s.kv.Incr(ctx, dayKey, 24*time.Hour); n > smsPerMobileDay {
+	dayKey := s.keys.smsMobileDay(mobile)
+	n, err := s.kv.Incr(ctx, dayKey, 24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("account: count sms: %w", err)
+	}
+	if n > smsPerMobileDay {
 		return errSMSTooFrequent(s.retryAfter(ctx, dayKey, 24*time.Hour))
 	}
 	return nil
 }
-
-func smsKey(purpose, mobile string) string { return "sms:code:" + purpose + ":" + mobile }
 
 func (s *Service) smsMAC(mobile, purpose, code string) []byte {
 	m := hmac.New(sha256.New, s.smsKey)
@@ -119,7 +125,7 @@ func sixDigits() (string, error) {
 // the work it guards has succeeded. Every try counts, and after SMSMaxTries the code is
 // dead even when the next guess is right.
 func (s *Service) checkSMSCode(ctx context.Context, mobile, purpose, code string) (func(), error) {
-	key := smsKey(purpose, mobile)
+	key := s.keys.smsCode(purpose, mobile)
 	raw, ok, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("account: get sms code: %w", err)
@@ -131,7 +137,7 @@ func (s *Service) checkSMSCode(ctx context.Context, mobile, purpose, code string
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return nil, ErrSMSCodeInvalid
 	}
-	tries, err := s.kv.Incr(ctx, "sms:try:"+rec.Nonce, SMSCodeTTL)
+	tries, err := s.kv.Incr(ctx, s.keys.smsTries(rec.Nonce), SMSCodeTTL)
 	if err != nil {
 		return nil, fmt.Errorf("account: count sms tries: %w", err)
 	}

@@ -3,12 +3,11 @@ package account
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/renran/accounts/internal/password"
@@ -56,10 +55,14 @@ type Service struct {
 	tokens  *token.Issuer
 	box     *secret.Box // seals QQ tokens and pending records
 	smsKey  []byte      // HMAC key for stored SMS codes
+	keys    keys
 	limits  bool
 	log     *slog.Logger
 	now     func() time.Time
 	journal *journal
+
+	stop, stopped chan struct{} // housekeeping
+	closeOnce     sync.Once
 }
 
 // New returns a Service; Close it to flush the audit journal.
@@ -83,15 +86,47 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{
 		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, hasher: o.Hasher,
-		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"),
+		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now,
 	}
 	s.journal = startJournal(o.Store, o.Logger, o.QueueLen)
+	s.stop = make(chan struct{})
+	s.stopped = make(chan struct{})
+	go s.housekeeping(time.Hour)
 	return s, nil
 }
 
-// Close flushes pending audit events and identity updates.
-func (s *Service) Close() { s.journal.close() }
+// Close stops housekeeping and flushes pending audit events and identity updates.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		s.journal.close()
+	})
+}
+
+// housekeeping purges expired token revocations every period. Every instance runs it; the
+// DELETE is idempotent, so running it on several at once costs a little and breaks nothing.
+func (s *Service) housekeeping(period time.Duration) {
+	defer close(s.stopped)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := s.store.PurgeRevoked(ctx, s.now())
+			cancel()
+			if err != nil {
+				s.log.Warn("purge revoked tokens", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged revoked tokens", "count", n)
+			}
+		}
+	}
+}
 
 // Ready reports whether the store and the short-lived store answer.
 func (s *Service) Ready(ctx context.Context) error {
@@ -146,7 +181,7 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 // existing account: throttle, captcha, look-up, verify, count failures.
 func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client) (User, error) {
 	kind, value := ParseLogin(account)
-	acctKey := "lf:a:" + strconv.Itoa(int(kind)) + ":" + digest(value)
+	acctKey := s.keys.loginFailAccount(kind, value)
 	if err := s.loginAllowed(ctx, acctKey, cl.IP, c); err != nil {
 		return User{}, err
 	}
@@ -169,7 +204,9 @@ func (s *Service) checkPassword(ctx context.Context, account, pw string, c Captc
 		return User{}, fmt.Errorf("account: verify password: %w", err)
 	}
 	if !ok || u.Disabled || len(pw) > 4*password.MaxLen {
-		s.loginFailed(ctx, acctKey, cl.IP)
+		if err := s.loginFailed(ctx, acctKey, cl.IP); err != nil {
+			return User{}, err
+		}
 		s.audit(u.ID, EventLoginFailed, cl, "")
 		return User{}, ErrInvalidCredentials
 	}
@@ -215,19 +252,14 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error)
 	if err != nil {
 		return Session{}, ErrUnauthenticated
 	}
-	if _, revoked, err := s.kv.Get(ctx, "jwtrev:"+c.ID); err != nil {
-		return Session{}, fmt.Errorf("account: check revoked token: %w", err)
-	} else if revoked {
-		return Session{}, ErrUnauthenticated
-	}
-	u, err := s.store.UserByID(ctx, c.UserID)
+	u, revoked, err := s.store.UserForToken(ctx, c.UserID, c.ID)
 	if errors.Is(err, ErrNoRows) {
 		return Session{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("account: load user: %w", err)
 	}
-	if u.Disabled || u.TokenVersion != c.Version {
+	if revoked || u.Disabled || u.TokenVersion != c.Version {
 		return Session{}, ErrUnauthenticated
 	}
 	return Session{User: u, Claims: c}, nil
@@ -257,11 +289,11 @@ func (s *Service) Logout(ctx context.Context, sess Session, all bool, cl Client)
 		s.audit(sess.User.ID, EventLogoutAll, cl, "")
 		return nil
 	}
-	ttl := sess.Claims.ExpiresAt.Sub(s.now()) + time.Minute // covers the verifier's leeway
-	if ttl > 0 {
-		if err := s.kv.Set(ctx, "jwtrev:"+sess.Claims.ID, []byte("1"), ttl); err != nil {
-			return fmt.Errorf("account: revoke token: %w", err)
-		}
+	// Kept a minute past expiry, which covers the verifier's leeway. In the database, not
+	// the short-lived store: a logout must hold on every instance and survive a restart.
+	expires := sess.Claims.ExpiresAt.Add(time.Minute)
+	if err := s.store.RevokeToken(ctx, sess.Claims.ID, sess.User.ID, expires); err != nil {
+		return fmt.Errorf("account: revoke token: %w", err)
 	}
 	s.audit(sess.User.ID, EventLogout, cl, "")
 	return nil
@@ -283,10 +315,4 @@ func randomToken(n int) string {
 		panic(err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// digest names a secret in a key of the short-lived store without storing the secret.
-func digest(v string) string {
-	h := sha256.Sum256([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(h[:18])
 }

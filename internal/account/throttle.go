@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -22,13 +23,18 @@ const (
 	smsPerIPDay     = 50
 )
 
-func (s *Service) count(ctx context.Context, key string) int64 {
+// count reads a counter. A counter that cannot be read is an error, never zero: a limit
+// the service cannot check refuses the request (503) rather than letting it through.
+func (s *Service) count(ctx context.Context, key string) (int64, error) {
 	v, ok, err := s.kv.Get(ctx, key)
-	if err != nil || !ok {
-		return 0
+	if err != nil {
+		return 0, fmt.Errorf("account: read counter: %w", err)
+	}
+	if !ok {
+		return 0, nil
 	}
 	n, _ := strconv.ParseInt(string(v), 10, 64)
-	return n
+	return n, nil
 }
 
 func (s *Service) retryAfter(ctx context.Context, key string, fallback time.Duration) time.Duration {
@@ -43,24 +49,36 @@ func (s *Service) loginAllowed(ctx context.Context, acctKey, ip string, c Captch
 	if !s.limits {
 		return s.checkCaptcha(ctx, c, ip, false)
 	}
-	ipKey := "lf:ip:" + ip
-	if s.count(ctx, ipKey) >= ipLockAfter {
+	ipKey := s.keys.loginFailAddr(ip)
+	n, err := s.count(ctx, ipKey)
+	if err != nil {
+		return err
+	}
+	if n >= ipLockAfter {
 		return errTooManyLogins(s.retryAfter(ctx, ipKey, ipWindow))
 	}
-	n := s.count(ctx, acctKey)
+	if n, err = s.count(ctx, acctKey); err != nil {
+		return err
+	}
 	if n >= acctLockAfter {
 		return errTooManyLogins(s.retryAfter(ctx, acctKey, acctWindow))
 	}
 	return s.checkCaptcha(ctx, c, ip, n >= acctCaptchaAfter)
 }
 
-// loginFailed counts a failure against the account and the IP.
-func (s *Service) loginFailed(ctx context.Context, acctKey, ip string) {
+// loginFailed counts a failure against the account and the IP. When the count cannot be
+// written the caller answers 503, not 401: an uncounted guess must not get an answer.
+func (s *Service) loginFailed(ctx context.Context, acctKey, ip string) error {
 	if !s.limits {
-		return
+		return nil
 	}
-	_, _ = s.kv.Incr(ctx, acctKey, acctWindow)
-	_, _ = s.kv.Incr(ctx, "lf:ip:"+ip, ipWindow)
+	if _, err := s.kv.Incr(ctx, acctKey, acctWindow); err != nil {
+		return fmt.Errorf("account: count failed login: %w", err)
+	}
+	if _, err := s.kv.Incr(ctx, s.keys.loginFailAddr(ip), ipWindow); err != nil {
+		return fmt.Errorf("account: count failed login: %w", err)
+	}
+	return nil
 }
 
 // checkCaptcha verifies a captcha answer when captcha is on and one is required (or one

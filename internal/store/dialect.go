@@ -116,9 +116,18 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 	w.SetConnMaxLifetime(0)
 	db := newDB(sqliteDialect, o)
 	db.w = w
-	if err := db.Migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
+	// Processes opening a new file together race to switch it to WAL, which SQLite answers
+	// with SQLITE_BUSY at once instead of waiting; the loser tries again shortly.
+	for attempt := 1; ; attempt++ {
+		err := db.Migrate(ctx)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || attempt == 20 || ctx.Err() != nil {
+			w.Close()
+			return nil, err
+		}
+		time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
 	}
 	r, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {
@@ -135,6 +144,11 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
 }
 
 // ---- PostgreSQL ----

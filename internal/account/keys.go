@@ -1,0 +1,56 @@
+package account
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+)
+
+// keys names every record the service keeps in the short-lived store; no other code
+// spells a key. The KV adds its own prefix (one per site) in front of these names.
+//
+// A value inside a name is never stored as such: random handles are hashed so that a
+// reader of the store cannot use them, and mobiles and addresses are keyed with an HMAC
+// of the master secret, because a plain hash of an 11-digit mobile is undone by trying
+// them all. Every instance derives the same key from the shared RENRAN_SECRET_KEY.
+type keys struct{ mac []byte }
+
+// name is the HMAC of v, shortened to 144 bits (base64url, 24 characters).
+func (k keys) name(v string) string {
+	m := hmac.New(sha256.New, k.mac)
+	m.Write([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// qqState is an OAuth state between /oauth/qq/url/ and the callback.
+func (k keys) qqState(state string) string { return "qq:state:" + k.name(state) }
+
+// qqPending is a first-time QQ identity waiting to be bound or registered.
+func (k keys) qqPending(handle string) string { return "qq:pending:" + k.name(handle) }
+
+// smsCode is the code sent to mobile for purpose.
+func (k keys) smsCode(purpose, mobile string) string {
+	return "sms:code:" + purpose + ":" + k.name(mobile)
+}
+
+// smsTries counts the guesses at one sent code (its nonce), so a resend starts afresh.
+func (k keys) smsTries(nonce string) string { return "sms:tries:" + k.name(nonce) }
+
+// smsInterval is held for SMSResendAfter after a code is sent to mobile.
+func (k keys) smsInterval(mobile string) string { return "sms:interval:" + k.name(mobile) }
+
+// smsMobileDay counts the codes sent to mobile in a day.
+func (k keys) smsMobileDay(mobile string) string { return "sms:day:" + k.name(mobile) }
+
+// smsAddrHour and smsAddrDay count the codes one address asked for.
+func (k keys) smsAddrHour(ip string) string { return "sms:addr:h:" + k.name(ip) }
+func (k keys) smsAddrDay(ip string) string  { return "sms:addr:d:" + k.name(ip) }
+
+// loginFailAccount counts failed logins against one login identifier.
+func (k keys) loginFailAccount(kind LoginKind, value string) string {
+	return "login:fail:acct:" + strconv.Itoa(int(kind)) + ":" + k.name(value)
+}
+
+// loginFailAddr counts failed logins from one address.
+func (k keys) loginFailAddr(ip string) string { return "login:fail:addr:" + k.name(ip) }
