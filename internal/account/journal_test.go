@@ -11,7 +11,7 @@ import (
 
 // flakyStore fails the first `fails` writes, then keeps what it is given.
 type flakyStore struct {
-	Store // only the journal's two methods are called
+	Store  // only the journal's two methods are called
 	mu     sync.Mutex
 	fails  int
 	events []AuditEvent
