@@ -82,10 +82,11 @@ func (j *journal) close() {
 func (j *journal) pending() int { return len(j.ch) + int(j.held.Load()) }
 
 // run collects items and writes them every journalTick or journalBatch items. A batch
-// that fails (the database restarting, say) is kept and tried again with a growing pause,
-// up to journalHold items; past that the oldest are dropped with an error in the log, so
-// a long outage costs audit lines, not memory. On close it keeps trying for up to
-// journalDrain before giving up on what is left.
+// that fails because the database is unreachable (restarting, say) is kept and tried
+// again with a growing pause, up to journalHold items; past that the oldest are dropped
+// with an error in the log, so a long outage costs audit lines, not memory. On close it
+// keeps trying for up to journalDrain before giving up on what is left. Any other failure
+// is logged and the batch dropped: trying again would fail again.
 func (j *journal) run() {
 	defer close(j.done)
 	var events []AuditEvent
@@ -94,16 +95,20 @@ func (j *journal) run() {
 	backoff := journalRetryMin
 	write := func(ctx context.Context) bool {
 		if len(events) > 0 {
-			if err := j.store.AppendAudit(ctx, events); err != nil {
+			if err := j.store.AppendAudit(ctx, events); IsUnavailable(err) {
 				j.log.Warn("write audit events, will retry", "count", len(events), "err", err)
 				return false
+			} else if err != nil {
+				j.log.Error("audit events not written", "count", len(events), "err", err)
 			}
 			events = events[:0]
 		}
 		if len(ids) > 0 {
-			if err := j.store.UpdateIdentityTokens(ctx, ids); err != nil {
+			if err := j.store.UpdateIdentityTokens(ctx, ids); IsUnavailable(err) {
 				j.log.Warn("update identity tokens, will retry", "count", len(ids), "err", err)
 				return false
+			} else if err != nil {
+				j.log.Error("identity tokens not updated", "count", len(ids), "err", err)
 			}
 			ids = ids[:0]
 		}

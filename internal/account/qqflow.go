@@ -33,6 +33,7 @@ func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool) (QQStar
 	if err := s.kv.Set(ctx, s.keys.qqState(state), rec, StateTTL); err != nil {
 		return QQStart{}, fmt.Errorf("account: store state: %w", err)
 	}
+	s.obs.QQStep(StepAuthorize)
 	return QQStart{URL: s.qq.AuthorizeURL(state, mobile), State: state, Next: next}, nil
 }
 
@@ -99,6 +100,7 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return QQResult{}, ErrStateInvalid
 	}
+	s.obs.QQStep(StepCallback)
 	if cb.Code == "" || len(cb.Code) > 256 {
 		return QQResult{}, ErrQQCancelled
 	}
@@ -128,6 +130,7 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 		id.UpdatedAt = s.now()
 		s.journal.add(journalItem{identity: &id})
 		s.audit(u.ID, EventQQLogin, cb.Client, "")
+		s.obs.QQStep(StepReturning)
 		l, err := s.issue(u, SessionTTL, st.Next)
 		if err != nil {
 			return QQResult{}, err
@@ -153,6 +156,7 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 	if err := s.putPending(ctx, p.Handle, rec); err != nil {
 		return QQResult{}, err
 	}
+	s.obs.QQStep(StepPending)
 	return QQResult{Pending: &p}, nil
 }
 
@@ -162,9 +166,11 @@ func (s *Service) qqErr(op string, err error) error {
 	switch {
 	case errors.Is(err, qq.ErrTimeout):
 		s.log.Warn("qq timed out", "op", op)
+		s.obs.QQStep(StepTimeout)
 		return ErrQQTimeout
 	case errors.As(err, &qe):
 		s.log.Warn("qq answered an error", "op", op, "code", qe.Code, "msg", qe.Msg)
+		s.obs.QQError(qe.Code)
 		switch qe.Code {
 		case 100005, 100018, 100019, 100020:
 			return ErrQQCodeInvalid
@@ -177,6 +183,7 @@ func (s *Service) qqErr(op string, err error) error {
 		return ErrQQError
 	default:
 		s.log.Warn("qq unavailable", "op", op, "err", err)
+		s.obs.QQStep(StepUnavailable)
 		return ErrQQUnavailable
 	}
 }
@@ -266,6 +273,16 @@ func (s *Service) giveBack(ctx context.Context, handle string, rec pendingRecord
 	}
 }
 
+// retryable reports whether a failed bind or register may be tried again with the same
+// pending identity: a mistake the person can correct, or an outage of our own storage.
+func retryable(err error) bool {
+	if IsUnavailable(err) {
+		return true
+	}
+	e := ErrorOf(err)
+	return e != nil && e.Kind != Internal
+}
+
 func (s *Service) identityFrom(rec pendingRecord, userID int64) Identity {
 	now := s.now()
 	id := Identity{Provider: ProviderQQ, AppID: rec.AppID, OpenID: rec.OpenID, UnionID: rec.UnionID, UserID: userID,
@@ -301,17 +318,20 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 	}
 	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client)
 	if err != nil {
-		if e := ErrorOf(err); e != nil && e.Kind != Internal {
+		s.obs.QQStep(StepBindFailed)
+		if retryable(err) {
 			s.giveBack(ctx, in.Handle, rec)
 		}
 		return Login{}, err
 	}
 	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID)); err != nil {
-		if errors.Is(err, ErrAccountHasQQ) {
+		s.obs.QQStep(StepBindFailed)
+		if errors.Is(err, ErrAccountHasQQ) || IsUnavailable(err) {
 			s.giveBack(ctx, in.Handle, rec) // another account may still be bound
 		}
 		return Login{}, err
 	}
+	s.obs.QQStep(StepBindOK)
 	s.audit(u.ID, EventQQBind, in.Client, "existing account")
 	return s.issue(u, SessionTTL, rec.Next)
 }
@@ -331,7 +351,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	}
 	u, consume, err := s.prepareUser(ctx, in.RegisterInput)
 	if err != nil {
-		if e := ErrorOf(err); e != nil && e.Kind != Internal {
+		if retryable(err) {
 			s.giveBack(ctx, in.Handle, rec)
 		}
 		return Login{}, err
@@ -344,12 +364,13 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 		return c, err
 	})
 	if err != nil {
-		if errors.Is(err, ErrMobileTaken) || errors.Is(err, ErrNicknameTaken) {
+		if errors.Is(err, ErrMobileTaken) || errors.Is(err, ErrNicknameTaken) || IsUnavailable(err) {
 			s.giveBack(ctx, in.Handle, rec)
 		}
 		return Login{}, err
 	}
 	consume()
+	s.obs.QQStep(StepRegisterOK)
 	s.audit(created.ID, EventRegister, in.Client, "with qq")
 	s.audit(created.ID, EventQQBind, in.Client, "new account")
 	return s.issue(created, SessionTTL, rec.Next)

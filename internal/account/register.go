@@ -67,10 +67,12 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 		return SMSSent{}, fmt.Errorf("account: store sms code: %w", err)
 	}
 	if err := s.sms.SendCode(ctx, mobile, code, SMSCodeTTL); err != nil {
+		s.obs.SMS(false)
 		s.log.Error("send sms code", "err", err)
 		_ = s.kv.Delete(ctx, key)
 		return SMSSent{}, ErrSMSSendFailed
 	}
+	s.obs.SMS(true)
 	return SMSSent{ExpiresIn: SMSCodeTTL, ResendAfter: SMSResendAfter}, nil
 }
 
@@ -79,12 +81,14 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		key    string
 		window time.Duration
 		max    int64
-	}{{s.keys.smsAddrHour(ip), time.Hour, smsPerIPHour}, {s.keys.smsAddrDay(ip), 24 * time.Hour, smsPerIPDay}} {
+		rule   string
+	}{{s.keys.smsAddrHour(ip), time.Hour, smsPerIPHour, RuleSMSAddrHour}, {s.keys.smsAddrDay(ip), 24 * time.Hour, smsPerIPDay, RuleSMSAddrDay}} {
 		n, err := s.kv.Incr(ctx, c.key, c.window)
 		if err != nil {
 			return fmt.Errorf("account: count sms: %w", err)
 		}
 		if n > c.max {
+			s.obs.Refused(c.rule)
 			return errRateLimited(s.retryAfter(ctx, c.key, c.window))
 		}
 	}
@@ -94,6 +98,7 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		return fmt.Errorf("account: sms interval: %w", err)
 	}
 	if !ok {
+		s.obs.Refused(RuleSMSInterval)
 		return errSMSTooFrequent(s.retryAfter(ctx, interval, SMSResendAfter))
 	}
 	dayKey := s.keys.smsMobileDay(mobile)
@@ -102,6 +107,7 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		return fmt.Errorf("account: count sms: %w", err)
 	}
 	if n > smsPerMobileDay {
+		s.obs.Refused(RuleSMSMobileDay)
 		return errSMSTooFrequent(s.retryAfter(ctx, dayKey, 24*time.Hour))
 	}
 	return nil

@@ -41,7 +41,8 @@ type Options struct {
 	Limits   bool   // rate limits on (off only for load tests in development)
 	Logger   *slog.Logger
 	Now      func() time.Time
-	QueueLen int // audit/journal queue length; 0: 4096
+	QueueLen int      // audit/journal queue length; 0: 4096
+	Observer Observer // counts for /metrics; nil: none
 }
 
 // Service runs the account flows.
@@ -60,6 +61,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	journal *journal
+	obs     Observer
 
 	stop, stopped chan struct{} // housekeeping
 	closeOnce     sync.Once
@@ -76,6 +78,9 @@ func New(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
+	}
 	iss, err := token.NewIssuer(secret.Derive(o.Secret, "jwt"), o.Now)
 	if err != nil {
 		return nil, err
@@ -87,7 +92,7 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
-		limits: o.Limits, log: o.Logger, now: o.Now,
+		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer,
 	}
 	s.journal = startJournal(o.Store, o.Logger, o.QueueLen)
 	s.stop = make(chan struct{})

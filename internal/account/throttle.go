@@ -55,12 +55,14 @@ func (s *Service) loginAllowed(ctx context.Context, acctKey, ip string, c Captch
 		return err
 	}
 	if n >= ipLockAfter {
+		s.obs.Refused(RuleLoginAddress)
 		return errTooManyLogins(s.retryAfter(ctx, ipKey, ipWindow))
 	}
 	if n, err = s.count(ctx, acctKey); err != nil {
 		return err
 	}
 	if n >= acctLockAfter {
+		s.obs.Refused(RuleLoginAccount)
 		return errTooManyLogins(s.retryAfter(ctx, acctKey, acctWindow))
 	}
 	return s.checkCaptcha(ctx, c, ip, n >= acctCaptchaAfter)

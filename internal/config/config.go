@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Development defaults for the built-in QQ emulator's test app. They are refused in
@@ -31,9 +32,12 @@ var Variables = []Var{
 	{"RENRAN_ADDR", "listen address", "127.0.0.1:8000"},
 	{"RENRAN_PUBLIC_URL", "the site's external base URL (links in mails, redirect URI)", "http://127.0.0.1:8000"},
 	{"RENRAN_DATA_DIR", "where the embedded database and the development secret live", "./data"},
-	{"RENRAN_DATABASE_URL", "`postgres://…` or a SQLite file path", "SQLite in the data folder"},
-	{"RENRAN_REDIS_URL", "`redis://…`; empty means in-process", "empty"},
-	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 bytes", "development: generated once, kept in the data folder"},
+	{"RENRAN_DATABASE_URL", "`postgres://…` (pool settings such as `pool_max_conns` in the URL) or a SQLite file path", "SQLite in the data folder"},
+	{"RENRAN_DATABASE_TIMEOUT", "longest a database call may take before the request gets 503", "5s"},
+	{"RENRAN_REDIS_URL", "`redis://…` or `rediss://…`; empty means in-process (one instance only). Required with PostgreSQL", "empty"},
+	{"RENRAN_REDIS_PREFIX", "prefix of every Redis key, so that two sites can share a Redis", "renran:"},
+	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 bytes, the same on every instance", "development on SQLite: generated once, kept in the data folder"},
+	{"RENRAN_METRICS_ADDR", "where `/metrics` (Prometheus) listens, or `off`; keep it private", "127.0.0.1:9464"},
 	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
 	{"RENRAN_QQ_REDIRECT_URL", "the callback page URL registered with QQ", "PUBLIC_URL + /oauth/qq/callback"},
@@ -54,7 +58,11 @@ type Config struct {
 	DataDir        string
 	SQLitePath     string // when DatabaseURL is a SQLite file
 	DatabaseURL    string
+	Postgres       bool // DatabaseURL is postgres://…
+	DBTimeout      time.Duration
 	RedisURL       string
+	RedisPrefix    string
+	MetricsAddr    string // "" when off
 	SecretKey      []byte // nil in development until the data folder's secret is loaded
 	QQAppID        string
 	QQAppKey       string
@@ -130,13 +138,37 @@ func Load(getenv func(string) string) (Config, error) {
 	case c.DatabaseURL == "":
 		c.SQLitePath = filepath.Join(c.DataDir, "renran.db")
 	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
-		bad("RENRAN_DATABASE_URL: PostgreSQL is not supported by this build yet; leave it empty for SQLite")
+		c.Postgres = true
+		if du, err := url.Parse(c.DatabaseURL); err != nil || du.Host == "" {
+			bad("RENRAN_DATABASE_URL: not a PostgreSQL URL like postgres://user:password@host:5432/renran")
+		}
 	default:
 		c.SQLitePath = strings.TrimPrefix(c.DatabaseURL, "sqlite://")
 	}
+	c.DBTimeout = 5 * time.Second
+	if v := get("RENRAN_DATABASE_TIMEOUT", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Minute {
+			bad("RENRAN_DATABASE_TIMEOUT=%q: want a duration between 100ms and 1m, like 5s", v)
+		} else {
+			c.DBTimeout = d
+		}
+	}
 	c.RedisURL = get("RENRAN_REDIS_URL", "")
 	if c.RedisURL != "" {
-		bad("RENRAN_REDIS_URL: Redis is not supported by this build yet; leave it empty for the in-process store")
+		ru, err := url.Parse(c.RedisURL)
+		if err != nil || (ru.Scheme != "redis" && ru.Scheme != "rediss" && ru.Scheme != "unix") {
+			bad("RENRAN_REDIS_URL: want redis://[:password@]host:6379/0, rediss://… or unix://…")
+		}
+	}
+	c.RedisPrefix = get("RENRAN_REDIS_PREFIX", "renran:")
+	if len(c.RedisPrefix) > 64 || strings.ContainsAny(c.RedisPrefix, " \t\r\n*?[]") {
+		bad("RENRAN_REDIS_PREFIX=%q: at most 64 characters, no spaces or glob characters", c.RedisPrefix)
+	}
+	if c.Postgres && c.RedisURL == "" {
+		// Every instance on one database must see the same states, pending identities,
+		// SMS codes and counters; an in-process store breaks at the second instance.
+		bad("RENRAN_DATABASE_URL is PostgreSQL but RENRAN_REDIS_URL is empty: set RENRAN_REDIS_URL (redis://…) so that instances share short-lived records")
 	}
 	if k := getenv("RENRAN_SECRET_KEY"); k != "" {
 		if len(k) < 32 {
@@ -145,6 +177,14 @@ func Load(getenv func(string) string) (Config, error) {
 		c.SecretKey = []byte(k)
 	} else if c.Production {
 		bad("RENRAN_SECRET_KEY must be set in production (at least 32 random bytes)")
+	} else if c.Postgres {
+		bad("RENRAN_SECRET_KEY must be set with PostgreSQL: every instance must sign and seal with the same secret (at least 32 random bytes)")
+	}
+	c.MetricsAddr = get("RENRAN_METRICS_ADDR", "127.0.0.1:9464")
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
+	} else if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		bad("RENRAN_METRICS_ADDR=%q: want host:port or off", c.MetricsAddr)
 	}
 
 	c.QQAppID = get("RENRAN_QQ_APP_ID", "")

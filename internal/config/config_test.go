@@ -52,6 +52,15 @@ func TestRefusals(t *testing.T) {
 		{"bad proxy", map[string]string{"RENRAN_TRUSTED_PROXIES": "not-an-ip"}, "RENRAN_TRUSTED_PROXIES"},
 		{"bad origin", map[string]string{"RENRAN_CORS_ORIGINS": "https://a.example/path"}, "RENRAN_CORS_ORIGINS"},
 		{"bad public url", map[string]string{"RENRAN_PUBLIC_URL": "ftp://x"}, "RENRAN_PUBLIC_URL"},
+		{"postgres without redis", map[string]string{"RENRAN_DATABASE_URL": pg, "RENRAN_SECRET_KEY": key}, "set RENRAN_REDIS_URL"},
+		{"postgres without redis in production", with(prod, "RENRAN_DATABASE_URL", pg), "set RENRAN_REDIS_URL"},
+		{"postgres without a shared secret", map[string]string{"RENRAN_DATABASE_URL": pg, "RENRAN_REDIS_URL": "redis://127.0.0.1:6379/0"}, "every instance"},
+		{"postgres url without host", map[string]string{"RENRAN_DATABASE_URL": "postgres://", "RENRAN_REDIS_URL": "redis://h", "RENRAN_SECRET_KEY": key}, "not a PostgreSQL URL"},
+		{"redis url of another scheme", map[string]string{"RENRAN_REDIS_URL": "http://127.0.0.1:6379"}, "RENRAN_REDIS_URL"},
+		{"redis prefix with a glob", map[string]string{"RENRAN_REDIS_PREFIX": "site*"}, "RENRAN_REDIS_PREFIX"},
+		{"database timeout too long", map[string]string{"RENRAN_DATABASE_TIMEOUT": "2h"}, "RENRAN_DATABASE_TIMEOUT"},
+		{"database timeout not a duration", map[string]string{"RENRAN_DATABASE_TIMEOUT": "5"}, "RENRAN_DATABASE_TIMEOUT"},
+		{"metrics address", map[string]string{"RENRAN_METRICS_ADDR": "9464"}, "RENRAN_METRICS_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +69,36 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("Load() error = %v, want one mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+const (
+	pg  = "postgres://renran@db.internal:5432/renran"
+	key = "0123456789abcdef0123456789abcdef"
+)
+
+func TestProductionStorage(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"RENRAN_DATABASE_URL": pg, "RENRAN_REDIS_URL": "redis://127.0.0.1:6379/2", "RENRAN_SECRET_KEY": key,
+		"RENRAN_REDIS_PREFIX": "site-a:", "RENRAN_DATABASE_TIMEOUT": "2s", "RENRAN_METRICS_ADDR": "off",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Postgres || c.SQLitePath != "" || c.RedisPrefix != "site-a:" || c.DBTimeout.String() != "2s" || c.MetricsAddr != "" {
+		t.Errorf("config = %+v", c)
+	}
+	d, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Postgres || d.RedisURL != "" || d.RedisPrefix != "renran:" || d.DBTimeout.String() != "5s" || d.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("defaults = %+v", d)
+	}
+	// SQLite with Redis is one instance with a shared store: allowed, the secret may come
+	// from the data folder.
+	if _, err := Load(env(map[string]string{"RENRAN_REDIS_URL": "redis://127.0.0.1:6379/0"})); err != nil {
+		t.Errorf("SQLite + Redis refused: %v", err)
 	}
 }
 
