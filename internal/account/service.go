@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/renran/accounts/internal/password"
 	"github.com/renran/accounts/internal/qq"
@@ -192,13 +194,15 @@ func (s *Service) checkPassword(ctx context.Context, account, pw string, c Captc
 	}
 	var u User
 	var lookupErr error
-	if len(pw) <= 4*password.MaxLen && len(value) <= 254 {
+	// Too long, not UTF-8, or holding a NUL: nobody's login (PostgreSQL text cannot even
+	// hold the last two). Still hashed below, for even timing.
+	if len(pw) <= 4*password.MaxLen && len(value) <= 254 && utf8.ValidString(value) && !strings.ContainsRune(value, 0) {
 		u, lookupErr = s.store.UserByLogin(ctx, kind, value)
 		if lookupErr != nil && !errors.Is(lookupErr, ErrNoRows) {
 			return User{}, fmt.Errorf("account: look up login: %w", lookupErr)
 		}
 	} else {
-		lookupErr = ErrNoRows // too long to be anyone's; still hashed below for even timing
+		lookupErr = ErrNoRows
 	}
 	hash := ""
 	if lookupErr == nil {

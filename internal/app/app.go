@@ -16,19 +16,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
-	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/config"
-	"github.com/renran/accounts/internal/kv"
-	"github.com/renran/accounts/internal/outbox"
-	"github.com/renran/accounts/internal/password"
-	"github.com/renran/accounts/internal/qq"
-	"github.com/renran/accounts/internal/sms"
-	"github.com/renran/accounts/internal/store"
-	"github.com/renran/accounts/internal/web"
 	"github.com/renran/accounts/qqemu"
 )
 
@@ -67,7 +58,7 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	db, err := store.OpenSQLite(ctx, cfg.SQLitePath, store.Options{})
+	db, err := OpenStore(ctx, cfg, Options{})
 	if err != nil {
 		return err
 	}
@@ -76,7 +67,11 @@ func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "renran: database %s is at schema version %d\n", cfg.SQLitePath, v)
+	where := cfg.SQLitePath
+	if cfg.Postgres {
+		where = "(PostgreSQL)"
+	}
+	fmt.Fprintf(stdout, "renran: database %s is at schema version %d\n", where, v)
 	return nil
 }
 
@@ -86,54 +81,18 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return fmt.Errorf("configuration:\n%w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if cfg.SecretKey == nil {
-		if cfg.SecretKey, err = devSecret(cfg.DataDir); err != nil {
-			return err
-		}
-	}
-	db, err := store.OpenSQLite(ctx, cfg.SQLitePath, store.Options{})
+	svc, err := Build(ctx, cfg, Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	mem := kv.NewMemory(nil)
-	defer mem.Close()
-
-	box := outbox.New()
-	qqClient := qq.New(qq.Config{BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL}, nil)
-	svc, err := account.New(account.Options{
-		Store: db, KV: mem, QQ: qqClient, SMS: sms.Dev{Outbox: box}, Captcha: nil,
-		Hasher: password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0)),
-		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
-
-	deps := web.Deps{
-		Accounts: svc, Logger: log, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
-		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(),
-	}
-	if !cfg.Production && !cfg.QQEmulator {
-		deps.QQAvatarOrigin = cfg.QQBaseOrigin() // an emulator running as its own process
-	}
-	if !cfg.Production {
-		deps.Outbox = box
-	}
-	if cfg.QQEmulator {
-		deps.QQEmulator = qqemu.New(qqemu.Config{
-			Apps:      []qqemu.App{{AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, Name: "荏苒资讯（开发）", RedirectURIs: []string{cfg.QQRedirectURL}}},
-			PublicURL: cfg.QQBaseURL,
-		})
-	}
+	defer svc.Close() // after the listeners: flushes the journal, closes the pools
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set RENRAN_ADDR to another address)", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           web.NewServer(deps),
+		Handler:           svc.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -141,8 +100,30 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for /metrics: %w (set RENRAN_METRICS_ADDR to another address, or off)", cfg.MetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsMux(svc), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { _ = msrv.Serve(metricsLn) }()
+		defer msrv.Close()
+	}
 	pub := cfg.PublicURL.String()
 	fmt.Fprintf(stdout, "renran: listening on http://%s (public URL %s)\n", ln.Addr(), pub)
+	engine := "SQLite " + cfg.SQLitePath
+	if cfg.Postgres {
+		engine = "PostgreSQL"
+	}
+	shortLived := "in-process (one instance only)"
+	if cfg.RedisURL != "" {
+		shortLived = "Redis, key prefix " + cfg.RedisPrefix
+	}
+	fmt.Fprintf(stdout, "renran: database %s; short-lived records %s\n", engine, shortLived)
+	if metricsLn != nil {
+		fmt.Fprintf(stdout, "renran: metrics on http://%s/metrics\n", metricsLn.Addr())
+	}
 	if !cfg.Production {
 		fmt.Fprintf(stdout, "renran: development mode, data in %s\n", cfg.DataDir)
 		fmt.Fprintf(stdout, "  open:          %s/login\n", pub)
@@ -154,6 +135,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	return serveUntilDone(ctx, srv, ln, func() { log.Info("shutting down") })
+}
+
+// metricsMux serves /metrics on the private listener.
+func metricsMux(svc *Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", svc.Metrics.Handler())
+	return mux
 }
 
 // serveUntilDone serves on ln until ctx is done, then shuts down gracefully, giving

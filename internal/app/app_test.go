@@ -77,6 +77,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if status, _, _ := getJSON(t, c, base+"/_dev/outbox"); status != 200 {
 		t.Errorf("/_dev/outbox = %d", status)
 	}
+	checkMetrics(t, in)
 	if err := in.Stop(); err != nil {
 		t.Fatalf("run after shutdown = %v", err)
 	}
@@ -106,5 +107,45 @@ func TestCommands(t *testing.T) {
 	err := app.Run(context.Background(), nil, prod, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "RENRAN_SECRET_KEY") {
 		t.Errorf("production without configuration = %v, want a refusal naming what is missing", err)
+	}
+}
+
+// checkMetrics reads /metrics on its own listener after one first-time QQ login, and
+// checks that the public listener does not serve it.
+func checkMetrics(t *testing.T, in *apptest.Instance) {
+	t.Helper()
+	if in.MetricsURL == "" {
+		t.Fatalf("no metrics address in the start-up message: %q", in.Stdout.String())
+	}
+	resp, err := http.Get(in.MetricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(b)
+	for _, want := range []string{
+		`renran_qq_login_steps_total{step="authorize_url"} 1`,
+		`renran_qq_login_steps_total{step="callback"} 1`,
+		`renran_qq_login_steps_total{step="pending"} 1`,
+		`renran_qq_login_steps_total{step="returning"} 0`,
+		`renran_http_requests_total{method="GET",route="GET /oauth/qq/url/",status="200"} 1`,
+		`renran_http_request_duration_seconds_bucket{route="GET /oauth/qq/url/",le="+Inf"} 1`,
+		`renran_journal_pending `,
+		`go_sql_max_open_connections{db_name="sqlite"} 1`,
+		`renran_sms_total{result="sent"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", text)
+	}
+	if resp, err := http.Get(in.URL + "/metrics"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("the public listener answers /metrics with %d, want 404", resp.StatusCode)
+		}
 	}
 }

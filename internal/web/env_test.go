@@ -11,22 +11,20 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/renran/accounts/internal/account"
-	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/app"
+	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/internal/outbox"
 	"github.com/renran/accounts/internal/password"
-	"github.com/renran/accounts/internal/qq"
-	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/store/storetest"
 	"github.com/renran/accounts/internal/testenv"
-	"github.com/renran/accounts/internal/web"
 	"github.com/renran/accounts/qqemu"
 	"github.com/renran/accounts/qqemu/qqemutest"
 )
@@ -40,8 +38,9 @@ var testSecret = []byte("test-secret-test-secret-test-secret!")
 
 var fastHash = password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// env is a real server (real SQLite store, in-process kv, dev SMS outbox) talking over
-// HTTP to a real emulator.
+// env is a real server, built by app.Build as `renran serve` builds it, talking over HTTP
+// to a real emulator. The store and the short-lived store are SQLite and the in-process
+// one, or, in the run TestOnPostgresAndRedis starts, PostgreSQL and Redis.
 type env struct {
 	t      testing.TB
 	url    string
@@ -59,6 +58,15 @@ type envOptions struct {
 	qqTimeout time.Duration
 	now       func() time.Time // a fake clock for the service and the short-lived store
 }
+
+// backendVar, when set to sharedBackend in the environment, makes every env run on
+// PostgreSQL and Redis (TestOnPostgresAndRedis sets it for a second run of this package).
+const (
+	backendVar    = "RENRAN_TEST_WEB_BACKEND"
+	sharedBackend = "postgres+redis"
+)
+
+func onSharedBackend() bool { return os.Getenv(backendVar) == sharedBackend }
 
 type fakeClock struct {
 	mu sync.Mutex
@@ -83,31 +91,41 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	redirect := siteURL + "/oauth/qq/callback"
 	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: testAppID, AppKey: testAppKey, Name: "荏苒测试", RedirectURIs: []string{redirect}, UnionID: o.unionID}}})
 
-	db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "renran.db"), store.Options{})
+	vars := map[string]string{
+		"RENRAN_PUBLIC_URL": siteURL, "RENRAN_DATA_DIR": t.TempDir(), "RENRAN_SECRET_KEY": string(testSecret),
+		"RENRAN_QQ_APP_ID": testAppID, "RENRAN_QQ_APP_KEY": testAppKey, "RENRAN_QQ_BASE_URL": emu.URL,
+		"RENRAN_QQ_REDIRECT_URL": redirect, "RENRAN_METRICS_ADDR": "off",
+	}
+	if o.noLimits {
+		vars["RENRAN_RATE_LIMITS"] = "off"
+	}
+	if onSharedBackend() {
+		if o.now != nil {
+			t.Skip("a fake clock cannot move Redis's TTLs; this test runs on the in-process store")
+		}
+		vars["RENRAN_DATABASE_URL"] = testenv.Postgres(t)
+		vars["RENRAN_REDIS_URL"], vars["RENRAN_REDIS_PREFIX"] = testenv.Redis(t)
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := kv.NewMemory(o.now)
-	box := outbox.New()
 	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := password.NewHasher(fastHash, 4)
-	svc, err := account.New(account.Options{
-		Store: db, KV: mem, SMS: sms.Dev{Outbox: box}, Hasher: h, Secret: testSecret, Limits: !o.noLimits, Logger: log, Now: o.now,
-		QQ: qq.New(qq.Config{BaseURL: emu.URL, AppID: testAppID, AppKey: testAppKey, RedirectURL: redirect, Timeout: o.qqTimeout, UnionID: o.unionID}, nil),
+	built, err := app.Build(context.Background(), cfg, app.Options{
+		Logger: log, Now: o.now, Hasher: h, QQTimeout: o.qqTimeout, QQUnionID: o.unionID,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = web.NewServer(web.Deps{Accounts: svc, Logger: log, Origin: siteURL, Dev: true, Outbox: box})
+	ts.Config.Handler = built.Handler
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
-		svc.Close()
-		mem.Close()
-		db.Close()
+		built.Close()
 	})
-	return &env{t: t, url: siteURL, emu: emu, db: db, box: box, svc: svc, hasher: h, logs: logs}
+	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs}
 }
 
 // user makes an account with a password.

@@ -56,9 +56,17 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-ID", id)
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		r2 := r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		next.ServeHTTP(sw, r2) // the mux sets r2.Pattern
+		took := time.Since(start)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
 		s.log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"bytes", sw.bytes, "ms", time.Since(start).Milliseconds(), "ip", s.clientIP(r))
+			"bytes", sw.bytes, "ms", took.Milliseconds(), "ip", s.clientIP(r))
+		if s.requests != nil {
+			s.requests.ObserveRequest(r2.Pattern, r.Method, sw.status, took)
+		}
 	})
 }
 

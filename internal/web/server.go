@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/outbox"
@@ -31,6 +32,14 @@ type Deps struct {
 	// CallbackPath is the path of the redirect URI registered with QQ, where the callback
 	// page is served; empty means /oauth/qq/callback.
 	CallbackPath string
+	// Requests, when set, is told of every answered request (for /metrics).
+	Requests RequestObserver
+}
+
+// RequestObserver counts answered requests; route is the mux pattern that matched
+// ("" when none did).
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
 }
 
 // Server is the HTTP handler of the whole service.
@@ -46,6 +55,7 @@ type Server struct {
 	outbox   *outbox.Outbox
 	qqemu    http.Handler
 	handler  http.Handler
+	requests RequestObserver
 
 	qqAvatarOrigin string
 	callbackPath   string
@@ -60,6 +70,7 @@ func NewServer(d Deps) *Server {
 	s := &Server{
 		accounts: d.Accounts, log: d.Logger, origin: d.Origin, secure: d.Secure, proxies: d.TrustedProxies,
 		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{}, qqAvatarOrigin: d.QQAvatarOrigin, callbackPath: d.CallbackPath,
+		requests: d.Requests,
 	}
 	for _, o := range d.CORSOrigins {
 		s.cors[o] = true

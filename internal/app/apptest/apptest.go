@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 // Instance is a running program.
 type Instance struct {
 	URL            string // http://127.0.0.1:port, also its RENRAN_PUBLIC_URL
+	MetricsURL     string // http://127.0.0.1:port/metrics, unless RENRAN_METRICS_ADDR=off
 	Stdout, Stderr *testenv.SyncBuffer
 	stop           func() error
 }
@@ -35,7 +37,8 @@ func Start(tb testing.TB, vars map[string]string) *Instance {
 	addr := l.Addr().String()
 	l.Close()
 	in := &Instance{URL: "http://" + addr, Stdout: &testenv.SyncBuffer{}, Stderr: &testenv.SyncBuffer{}}
-	env := map[string]string{"RENRAN_ADDR": addr, "RENRAN_PUBLIC_URL": in.URL, "RENRAN_DATA_DIR": filepath.Join(tb.TempDir(), "data")}
+	env := map[string]string{"RENRAN_ADDR": addr, "RENRAN_PUBLIC_URL": in.URL, "RENRAN_DATA_DIR": filepath.Join(tb.TempDir(), "data"),
+		"RENRAN_METRICS_ADDR": "127.0.0.1:0"}
 	for k, v := range vars {
 		env[k] = v
 	}
@@ -70,6 +73,9 @@ func Start(tb testing.TB, vars map[string]string) *Instance {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				if _, rest, ok := strings.Cut(in.Stdout.String(), "renran: metrics on "); ok {
+					in.MetricsURL, _, _ = strings.Cut(rest, "\n")
+				}
 				return in
 			}
 		}

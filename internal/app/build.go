@@ -1,0 +1,159 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/config"
+	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/metrics"
+	"github.com/renran/accounts/internal/outbox"
+	"github.com/renran/accounts/internal/password"
+	"github.com/renran/accounts/internal/qq"
+	"github.com/renran/accounts/internal/sms"
+	"github.com/renran/accounts/internal/store"
+	"github.com/renran/accounts/internal/web"
+	"github.com/renran/accounts/qqemu"
+)
+
+// Options are what Build takes besides the configuration: what tests replace.
+type Options struct {
+	Logger    *slog.Logger
+	Now       func() time.Time // a fake clock for the service, the store and the in-process kv
+	Hasher    *password.Hasher // nil: the production parameters
+	QQTimeout time.Duration    // per QQ call; 0: the client's default (5 s)
+	QQUnionID bool             // ask QQ for the unionid (needs the permission on QQ's side)
+}
+
+// Service is the whole service built from a configuration: the parts, for tests and
+// commands that need one of them, and the HTTP handler that serves them.
+type Service struct {
+	Config   config.Config
+	Store    *store.DB
+	KV       account.KV
+	Accounts *account.Service
+	Outbox   *outbox.Outbox // the development SMS outbox; nil in production
+	Metrics  *metrics.Metrics
+	Handler  *web.Server
+
+	closers []func() error // in the order to run them
+}
+
+// Build composes the service from cfg: the store named by RENRAN_DATABASE_URL, the
+// short-lived store named by RENRAN_REDIS_URL, the QQ client, the SMS and captcha
+// providers, the metrics, the account service and the web handler. It is the one place
+// that wires them; serve, migrate and the tests' environments all come through here.
+// Close the result to flush the journal and release connections.
+func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Hasher == nil {
+		o.Hasher = password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0))
+	}
+	if cfg.SecretKey == nil { // development on SQLite: config refuses this otherwise
+		if cfg.SecretKey, err = devSecret(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	s := &Service{Config: cfg, Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	if s.Store, err = OpenStore(ctx, cfg, o); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.Store.Close)
+	s.Metrics.DB(s.Store.SQL(), s.Store.Engine())
+
+	if cfg.RedisURL != "" {
+		r, err := kv.OpenRedis(ctx, cfg.RedisURL, cfg.RedisPrefix)
+		if err != nil {
+			return nil, err
+		}
+		s.KV = r
+		s.closers = append(s.closers, r.Close)
+		s.Metrics.Redis(r.Client())
+	} else {
+		m := kv.NewMemory(o.Now)
+		s.KV = m
+		s.closers = append(s.closers, m.Close)
+	}
+
+	var smsSender account.SMS
+	switch cfg.SMS {
+	case "dev":
+		s.Outbox = outbox.New()
+		smsSender = sms.Dev{Outbox: s.Outbox}
+	default:
+		return nil, fmt.Errorf("RENRAN_SMS=%q: no such provider", cfg.SMS)
+	}
+
+	s.Accounts, err = account.New(account.Options{
+		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: nil, Hasher: o.Hasher,
+		QQ: qq.New(qq.Config{
+			BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
+			Timeout: o.QQTimeout, UnionID: o.QQUnionID,
+		}, nil),
+		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: o.Logger, Now: o.Now, Observer: s.Metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Closed first: the journal's last writes need the store.
+	s.closers = append([]func() error{func() error { s.Accounts.Close(); return nil }}, s.closers...)
+	s.Metrics.JournalPending(s.Accounts.JournalPending)
+
+	deps := web.Deps{
+		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
+		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
+	}
+	if !cfg.Production {
+		deps.Outbox = s.Outbox
+		if !cfg.QQEmulator {
+			deps.QQAvatarOrigin = cfg.QQBaseOrigin() // an emulator running as its own process
+		}
+	}
+	if cfg.QQEmulator {
+		deps.QQEmulator = qqemu.New(qqemu.Config{
+			Apps:      []qqemu.App{{AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, Name: "荏苒资讯（开发）", RedirectURIs: []string{cfg.QQRedirectURL}, UnionID: o.QQUnionID}},
+			PublicURL: cfg.QQBaseURL,
+		})
+	}
+	s.Handler = web.NewServer(deps)
+	return s, nil
+}
+
+// OpenStore opens (and migrates) the database cfg names.
+func OpenStore(ctx context.Context, cfg config.Config, o Options) (*store.DB, error) {
+	dsn := cfg.DatabaseURL
+	if !cfg.Postgres {
+		dsn = cfg.SQLitePath
+	}
+	db, err := store.Open(ctx, dsn, store.Options{Timeout: cfg.DBTimeout, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return db, nil
+}
+
+// Close flushes the journal, then closes the short-lived store and the database.
+func (s *Service) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
