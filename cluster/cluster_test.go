@@ -66,7 +66,9 @@ func (c *cluster) sql() *sql.DB {
 
 func randomMobile() string { return fmt.Sprintf("139%08d", rand.IntN(100_000_000)) }
 
-func randomIP() string { return fmt.Sprintf("10.%d.%d.%d", rand.IntN(256), rand.IntN(256), 1+rand.IntN(250)) }
+func randomIP() string {
+	return fmt.Sprintf("10.%d.%d.%d", rand.IntN(256), rand.IntN(256), 1+rand.IntN(250))
+}
 
 // register makes an account through base with an SMS code from base's outbox.
 func register(t *testing.T, c *client, base, nickname, password string) (mobile, token string) {
