@@ -158,6 +158,28 @@ func TestTwoInstances(t *testing.T) {
 			t.Fatalf("the logged-out token on A after its restart = %d %s, want 401", r.status, r.raw)
 		}
 	})
+
+	t.Run("SIGTERM writes every audit event B accepted", func(t *testing.T) {
+		c := newClient(t, randomIP())
+		mobile, _ := register(t, c, a, fmt.Sprintf("审计%d", rand.IntN(1e6)), pw)
+		const logins = 40
+		var wg sync.WaitGroup
+		for range logins {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.must(200, "POST", b, "/users/login/", map[string]any{"account": mobile, "password": pw}, "")
+			}()
+		}
+		wg.Wait()
+		cl.instances[1].stop() // at once: the journal still holds events
+		var n int
+		err := cl.sql().QueryRowContext(context.Background(), `SELECT count(*) FROM audit_events e JOIN users u ON u.id = e.user_id
+			WHERE u.mobile = $1 AND e.event = 'login_ok'`, mobile).Scan(&n)
+		if err != nil || n != logins {
+			t.Fatalf("after SIGTERM the database has %d login_ok events (%v); want %d", n, err, logins)
+		}
+	})
 }
 
 // TestKilledMidBurst: SIGKILL one instance while registrations with QQ and binds run
