@@ -36,6 +36,11 @@ type dialect struct {
 	// lockMigrations serialises migrations across processes; nil when the engine's own
 	// write lock does.
 	lockMigrations func(context.Context, *sql.Conn) (unlock func(), err error)
+	// prepare says whether the hot reads are prepared through database/sql. Not on
+	// PostgreSQL: pgx already caches a prepared statement per connection for every query
+	// text, and a database/sql Stmt on top of it measured 3.5 times slower (556 µs
+	// against 158 µs a read here).
+	prepare bool
 }
 
 // unreachable is what both engines share: the network, timeouts, a dropped connection.
@@ -54,7 +59,8 @@ func unreachable(err error) bool {
 // ---- SQLite ----
 
 var sqliteDialect = dialect{
-	name: "sqlite",
+	name:    "sqlite",
+	prepare: true,
 	conflict: func(err error) error {
 		var se *sqlite.Error
 		if !errors.As(err, &se) || (se.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE && se.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {

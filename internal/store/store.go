@@ -59,8 +59,8 @@ var _ account.Store = (*DB)(nil)
 // readStmts are the hot read queries, prepared once (database/sql then prepares each on a
 // connection the first time it runs there) instead of parsed on every call.
 type readStmts struct {
-	userByID, identityByOpenID, identitiesByUser, userForToken *sql.Stmt
-	userBy                                                     map[account.LoginKind]*sql.Stmt
+	userByID, identityByOpenID, identitiesByUser, userForToken readStmt
+	userBy                                                     map[account.LoginKind]readStmt
 }
 
 // Open opens the store a URL names: postgres:// or postgresql:// for PostgreSQL, anything
@@ -144,19 +144,18 @@ func (db *DB) fail(op string, err error) error {
 
 func (db *DB) prepare(ctx context.Context) error {
 	var err error
-	prep := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
+	prep := func(q string) readStmt {
+		rs := readStmt{db: db.r, q: db.sql(q)}
+		if err == nil && db.d.prepare {
+			rs.st, err = db.r.PrepareContext(ctx, rs.q)
 		}
-		var st *sql.Stmt
-		st, err = db.r.PrepareContext(ctx, db.sql(q))
-		return st
+		return rs
 	}
 	db.q.userByID = prep(qUserByID)
 	db.q.identityByOpenID = prep(qIdentityByOpenID)
 	db.q.identitiesByUser = prep(qIdentitiesByUser)
 	db.q.userForToken = prep(qUserForToken)
-	db.q.userBy = map[account.LoginKind]*sql.Stmt{
+	db.q.userBy = map[account.LoginKind]readStmt{
 		account.ByUsername: prep(qUserBy + "username = ?"),
 		account.ByMobile:   prep(qUserBy + "mobile = ?"),
 		account.ByEmail:    prep(qUserBy + "email = ?"),
@@ -165,6 +164,28 @@ func (db *DB) prepare(ctx context.Context) error {
 		return fmt.Errorf("store: prepare statements: %w", err)
 	}
 	return nil
+}
+
+// readStmt is a hot read: a prepared statement, or the query text for the driver's own
+// statement cache (dialect.prepare).
+type readStmt struct {
+	st *sql.Stmt
+	db *sql.DB
+	q  string
+}
+
+func (s readStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	if s.st != nil {
+		return s.st.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, s.q, args...)
+}
+
+func (s readStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	if s.st != nil {
+		return s.st.QueryContext(ctx, args...)
+	}
+	return s.db.QueryContext(ctx, s.q, args...)
 }
 
 // Ping checks that the database answers a query.
