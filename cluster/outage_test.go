@@ -125,11 +125,8 @@ func expect503(t *testing.T, c *client, what, method, base, path string, body an
 // dropped connection) and /readyz is 503; when it is back everything works again without
 // restarting the service.
 func TestOutages(t *testing.T) {
-	pg := testenv.PostgresServer(t)
 	rd := testenv.RedisServer(t)
-	if pg == nil || rd == nil {
-		return
-	}
+	pg := testenv.PostgresServer(t)
 	emuAddr, addr := freeAddr(t), freeAddr(t)
 	pub := "http://" + addr
 	emu := start(t, "qq-emulator", emuAddr, "", []string{"qq-emulator", "-addr", emuAddr, "-redirect-uri", pub + "/oauth/qq/callback"}, nil)
