@@ -251,6 +251,10 @@ func OpenPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
 	}
 	sdb := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps its own pool on top of pgx's: the same size, so it neither churns
+	// connections (its default keeps 2 idle) nor queues beyond what pgx would give.
+	sdb.SetMaxOpenConns(int(cfg.MaxConns))
+	sdb.SetMaxIdleConns(int(cfg.MaxConns))
 	db := newDB(pgDialect, o)
 	db.r, db.w, db.pool = sdb, sdb, pool
 	pctx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout+time.Second)
@@ -268,12 +272,4 @@ func OpenPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
-}
-
-// PoolStats reports the PostgreSQL pool for metrics; ok is false on SQLite.
-func (db *DB) PoolStats() (s *pgxpool.Stat, ok bool) {
-	if db.pool == nil {
-		return nil, false
-	}
-	return db.pool.Stat(), true
 }
