@@ -102,6 +102,8 @@ type KV interface {
 	Take(ctx context.Context, key string) ([]byte, bool, error)
 	Delete(ctx context.Context, key string) error
 	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	// Decr takes one back from a live counter, not below zero, keeping its window.
+	Decr(ctx context.Context, key string) error
 	TTL(ctx context.Context, key string) (time.Duration, error)
 	Ping(ctx context.Context) error
 }

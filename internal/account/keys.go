@@ -52,5 +52,17 @@ func (k keys) loginFailAccount(kind LoginKind, value string) string {
 	return "login:fail:acct:" + strconv.Itoa(int(kind)) + ":" + k.name(value)
 }
 
-// loginFailAddr counts failed logins from one address.
+// loginFailSite counts failed logins in one minute across the site.
+func (k keys) loginFailSite(minute int64) string {
+	return "login:fail:site:" + strconv.FormatInt(minute, 10)
+}
+
+// smsSiteHour and smsSiteDay count the codes the whole site sent in an hour and a day.
+func (k keys) smsSiteHour(hour int64) string { return "sms:site:h:" + strconv.FormatInt(hour, 10) }
+func (k keys) smsSiteDay(day int64) string   { return "sms:site:d:" + strconv.FormatInt(day, 10) }
+
+// smsMobileHour counts the codes sent to mobile in an hour.
+func (k keys) smsMobileHour(mobile string) string { return "sms:hour:" + k.name(mobile) }
+
+// loginFailAddr counts failed logins from one address bucket (AddrBucket).
 func (k keys) loginFailAddr(ip string) string { return "login:fail:addr:" + k.name(ip) }

@@ -27,6 +27,10 @@ const (
 const (
 	RuleLoginAccount = "login_account"
 	RuleLoginAddress = "login_address"
+	RuleLoginSite    = "login_site"
+	RuleSMSMobileHr  = "sms_mobile_hour"
+	RuleSMSSiteHour  = "sms_site_hour"
+	RuleSMSSiteDay   = "sms_site_day"
 	RuleSMSAddrHour  = "sms_address_hour"
 	RuleSMSAddrDay   = "sms_address_day"
 	RuleSMSInterval  = "sms_interval"

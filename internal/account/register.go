@@ -76,21 +76,41 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 	return SMSSent{ExpiresIn: SMSCodeTTL, ResendAfter: SMSResendAfter}, nil
 }
 
+// smsAllowed reserves one send against every SMS budget, in order: the address (IPv4, or
+// IPv6 /64), the mobile's 60-second interval, the mobile's hour and day, and last the
+// site's hour and day (so that only a code about to be sent counts there). Each counter
+// is incremented before it is compared, so concurrent requests cannot all slip under a
+// limit. A site budget that trips is logged as an error: SMS pumping costs money.
 func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
-	for _, c := range []struct {
+	bucket := AddrBucket(ip)
+	type budget struct {
 		key    string
 		window time.Duration
 		max    int64
 		rule   string
-	}{{s.keys.smsAddrHour(ip), time.Hour, smsPerIPHour, RuleSMSAddrHour}, {s.keys.smsAddrDay(ip), 24 * time.Hour, smsPerIPDay, RuleSMSAddrDay}} {
-		n, err := s.kv.Incr(ctx, c.key, c.window)
-		if err != nil {
-			return fmt.Errorf("account: count sms: %w", err)
+		err    func(time.Duration) *Error
+	}
+	check := func(bs ...budget) error {
+		for _, b := range bs {
+			n, err := s.incr(ctx, b.key, b.window)
+			if err != nil {
+				return err
+			}
+			if n > b.max {
+				s.obs.Refused(b.rule)
+				if n == b.max+1 && (b.rule == RuleSMSSiteHour || b.rule == RuleSMSSiteDay) {
+					s.log.Error("site-wide SMS budget reached: no more codes are sent until the window ends", "rule", b.rule, "max", b.max)
+				}
+				return b.err(s.retryAfter(ctx, b.key, b.window))
+			}
 		}
-		if n > c.max {
-			s.obs.Refused(c.rule)
-			return errRateLimited(s.retryAfter(ctx, c.key, c.window))
-		}
+		return nil
+	}
+	if err := check(
+		budget{s.keys.smsAddrHour(bucket), time.Hour, smsPerIPHour, RuleSMSAddrHour, errRateLimited},
+		budget{s.keys.smsAddrDay(bucket), 24 * time.Hour, smsPerIPDay, RuleSMSAddrDay, errRateLimited},
+	); err != nil {
+		return err
 	}
 	interval := s.keys.smsInterval(mobile)
 	ok, err := s.kv.SetNX(ctx, interval, []byte("1"), SMSResendAfter)
@@ -101,16 +121,13 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		s.obs.Refused(RuleSMSInterval)
 		return errSMSTooFrequent(s.retryAfter(ctx, interval, SMSResendAfter))
 	}
-	dayKey := s.keys.smsMobileDay(mobile)
-	n, err := s.kv.Incr(ctx, dayKey, 24*time.Hour)
-	if err != nil {
-		return fmt.Errorf("account: count sms: %w", err)
-	}
-	if n > smsPerMobileDay {
-		s.obs.Refused(RuleSMSMobileDay)
-		return errSMSTooFrequent(s.retryAfter(ctx, dayKey, 24*time.Hour))
-	}
-	return nil
+	now := s.now().Unix()
+	return check(
+		budget{s.keys.smsMobileHour(mobile), time.Hour, smsPerMobileHour, RuleSMSMobileHr, errSMSTooFrequent},
+		budget{s.keys.smsMobileDay(mobile), 24 * time.Hour, smsPerMobileDay, RuleSMSMobileDay, errSMSTooFrequent},
+		budget{s.keys.smsSiteHour(now / 3600), 2 * time.Hour, smsSitePerHour, RuleSMSSiteHour, errRateLimited},
+		budget{s.keys.smsSiteDay(now / 86400), 48 * time.Hour, smsSitePerDay, RuleSMSSiteDay, errRateLimited},
+	)
 }
 
 func (s *Service) smsMAC(mobile, purpose, code string) []byte {

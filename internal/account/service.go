@@ -188,10 +188,6 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 // existing account: throttle, captcha, look-up, verify, count failures.
 func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client) (User, error) {
 	kind, value := ParseLogin(account)
-	acctKey := s.keys.loginFailAccount(kind, value)
-	if err := s.loginAllowed(ctx, acctKey, cl.IP, c); err != nil {
-		return User{}, err
-	}
 	var u User
 	var lookupErr error
 	// Too long, not UTF-8, or holding a NUL: nobody's login (PostgreSQL text cannot even
@@ -204,6 +200,16 @@ func (s *Service) checkPassword(ctx context.Context, account, pw string, c Captc
 	} else {
 		lookupErr = ErrNoRows
 	}
+	// One budget per account, whichever identifier names it; an identifier that names
+	// nobody has one of its own (so unknown and known accounts behave alike).
+	acctKey := s.keys.loginFailAccount(kind, value)
+	if lookupErr == nil {
+		acctKey = s.keys.accountKey(u.ID)
+	}
+	res, err := s.reserveLogin(ctx, acctKey, cl.IP, c)
+	if err != nil {
+		return User{}, err
+	}
 	hash := ""
 	if lookupErr == nil {
 		hash = u.PasswordHash
@@ -213,13 +219,10 @@ func (s *Service) checkPassword(ctx context.Context, account, pw string, c Captc
 		return User{}, fmt.Errorf("account: verify password: %w", err)
 	}
 	if !ok || u.Disabled || len(pw) > 4*password.MaxLen {
-		if err := s.loginFailed(ctx, acctKey, cl.IP); err != nil {
-			return User{}, err
-		}
-		s.audit(u.ID, EventLoginFailed, cl, "")
+		s.audit(u.ID, EventLoginFailed, cl, "") // the failure was counted by the reservation
 		return User{}, ErrInvalidCredentials
 	}
-	_ = s.kv.Delete(ctx, acctKey)
+	s.settleLogin(ctx, res)
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, pw); err == nil {
 			if err := s.store.SetPasswordHash(ctx, u.ID, h); err != nil {

@@ -3,38 +3,72 @@ package account
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"time"
 )
 
-// Login throttling (security-cases.md §2): per account, a captcha from the 5th failure in
-// 15 minutes and a 429 from the 10th until the window ends; per IP, a 429 after 100
-// failures in an hour. Never a permanent lock. Password login and binding share the
-// counters, so the bind endpoint is no side door for guessing.
+// Login throttling (security-cases.md, login throttling; docs/abuse.md). Every attempt
+// reserves itself before any password is hashed: the counters are incremented atomically
+// first and the attempt is refused when it lands over a limit, so N concurrent guesses
+// see N different counts and only those under the limits are ever checked. A success
+// settles the reservation: it clears the account's failures and takes itself back from
+// the address and site counters.
+//
+//   - Per account (the user once the identifier resolves, so username, mobile and e-mail
+//     share one budget; the identifier itself otherwise): a captcha from the 6th failure in
+//     15 minutes; from the 11th, without a solved captcha, one attempt per back-off period
+//     (1 s, doubling, at most 15 minutes). An attempt with a solved captcha skips the
+//     back-off: an attacker can make the owner solve a captcha, never lock the owner out.
+//   - Per address (IPv4 address, IPv6 /64): a captcha after 20 attempts in an hour that did
+//     not succeed, 429 after 100.
+//   - Site-wide: past loginSitePerMinute failed attempts in a minute every login needs a
+//     captcha (429 when captcha is off), with a log line and a metric when it trips.
+//
+// Password login and binding share the counters, so the bind endpoint is no side door.
 const (
 	acctWindow       = 15 * time.Minute
 	acctCaptchaAfter = 5
-	acctLockAfter    = 10
-	ipWindow         = time.Hour
-	ipLockAfter      = 100
+	acctBackoffAfter = 10
+	backoffBase      = time.Second
+	backoffCap       = 15 * time.Minute
 
-	smsPerMobileDay = 10
-	smsPerIPHour    = 20
-	smsPerIPDay     = 50
+	addrWindow       = time.Hour
+	addrCaptchaAfter = 20
+	addrLockAfter    = 100
+
+	loginSitePerMinute = 300
+
+	smsPerMobileHour = 5
+	smsPerMobileDay  = 10
+	smsPerIPHour     = 20
+	smsPerIPDay      = 50
+	smsSitePerHour   = 1000
+	smsSitePerDay    = 5000
 )
 
-// count reads a counter. A counter that cannot be read is an error, never zero: a limit
-// the service cannot check refuses the request (503) rather than letting it through.
-func (s *Service) count(ctx context.Context, key string) (int64, error) {
-	v, ok, err := s.kv.Get(ctx, key)
+// AddrBucket is the unit address limits count by: an IPv4 address, or the /64 an IPv6
+// address is in (one subscriber usually holds a whole /64). Anything unparsable counts as
+// itself.
+func AddrBucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
 	if err != nil {
-		return 0, fmt.Errorf("account: read counter: %w", err)
+		return ip
 	}
-	if !ok {
-		return 0, nil
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
 	}
-	n, _ := strconv.ParseInt(string(v), 10, 64)
-	return n, nil
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// backoff is the wait before the k-th attempt past acctBackoffAfter (k ≥ 1).
+func backoff(k int64) time.Duration {
+	if k > 20 {
+		return backoffCap
+	}
+	return min(backoffBase<<(k-1), backoffCap)
 }
 
 func (s *Service) retryAfter(ctx context.Context, key string, fallback time.Duration) time.Duration {
@@ -44,43 +78,84 @@ func (s *Service) retryAfter(ctx context.Context, key string, fallback time.Dura
 	return fallback
 }
 
-// loginAllowed checks the counters before any password is hashed.
-func (s *Service) loginAllowed(ctx context.Context, acctKey, ip string, c CaptchaAnswer) error {
-	if !s.limits {
-		return s.checkCaptcha(ctx, c, ip, false)
-	}
-	ipKey := s.keys.loginFailAddr(ip)
-	n, err := s.count(ctx, ipKey)
+// incr counts one against key. A counter that cannot be written is an error, never zero:
+// a limit the service cannot check refuses the request (503) rather than let it through.
+func (s *Service) incr(ctx context.Context, key string, window time.Duration) (int64, error) {
+	n, err := s.kv.Incr(ctx, key, window)
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("account: count: %w", err)
 	}
-	if n >= ipLockAfter {
-		s.obs.Refused(RuleLoginAddress)
-		return errTooManyLogins(s.retryAfter(ctx, ipKey, ipWindow))
-	}
-	if n, err = s.count(ctx, acctKey); err != nil {
-		return err
-	}
-	if n >= acctLockAfter {
-		s.obs.Refused(RuleLoginAccount)
-		return errTooManyLogins(s.retryAfter(ctx, acctKey, acctWindow))
-	}
-	return s.checkCaptcha(ctx, c, ip, n >= acctCaptchaAfter)
+	return n, nil
 }
 
-// loginFailed counts a failure against the account and the IP. When the count cannot be
-// written the caller answers 503, not 401: an uncounted guess must not get an answer.
-func (s *Service) loginFailed(ctx context.Context, acctKey, ip string) error {
+// loginReservation is one attempt's place in the counters, settled on success.
+type loginReservation struct {
+	acct, gate, addr, site string
+}
+
+// reserveLogin counts the attempt and decides, before any hash, whether it may go on.
+func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c CaptchaAnswer) (*loginReservation, error) {
 	if !s.limits {
-		return nil
+		return nil, s.checkCaptcha(ctx, c, ip, false)
 	}
-	if _, err := s.kv.Incr(ctx, acctKey, acctWindow); err != nil {
-		return fmt.Errorf("account: count failed login: %w", err)
+	r := &loginReservation{
+		acct: acctKey, gate: acctKey + ":gate", addr: s.keys.loginFailAddr(AddrBucket(ip)),
+		site: s.keys.loginFailSite(s.now().Unix() / 60),
 	}
-	if _, err := s.kv.Incr(ctx, s.keys.loginFailAddr(ip), ipWindow); err != nil {
-		return fmt.Errorf("account: count failed login: %w", err)
+	na, err := s.incr(ctx, r.addr, addrWindow)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if na > addrLockAfter {
+		s.obs.Refused(RuleLoginAddress)
+		return nil, errTooManyLogins(s.retryAfter(ctx, r.addr, addrWindow))
+	}
+	nsite, err := s.incr(ctx, r.site, 2*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if nsite == loginSitePerMinute+1 {
+		s.log.Warn("site-wide failed-login budget reached: every login needs a captcha until the minute ends", "per_minute", loginSitePerMinute)
+		s.obs.Refused(RuleLoginSite)
+	}
+	n, err := s.incr(ctx, r.acct, acctWindow)
+	if err != nil {
+		return nil, err
+	}
+	needCaptcha := n > acctCaptchaAfter || na > addrCaptchaAfter || nsite > loginSitePerMinute
+	if s.captcha == nil && nsite > loginSitePerMinute {
+		return nil, errTooManyLogins(time.Minute - time.Duration(s.now().Unix()%60)*time.Second)
+	}
+	if err := s.checkCaptcha(ctx, c, ip, needCaptcha); err != nil {
+		return nil, err
+	}
+	solved := s.captcha != nil && c.Ticket != ""
+	if n > acctBackoffAfter && !solved {
+		wait := backoff(n - acctBackoffAfter)
+		ok, err := s.kv.SetNX(ctx, r.gate, []byte("1"), wait)
+		if err != nil {
+			return nil, fmt.Errorf("account: back-off gate: %w", err)
+		}
+		if !ok {
+			s.obs.Refused(RuleLoginAccount)
+			return nil, errTooManyLogins(s.retryAfter(ctx, r.gate, wait))
+		}
+	}
+	return r, nil
+}
+
+// settleLogin undoes a successful attempt's reservation: the account's failures are
+// cleared, the address and the site get their count back.
+func (s *Service) settleLogin(ctx context.Context, r *loginReservation) {
+	if r == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, err := range []error{s.kv.Delete(ctx, r.acct), s.kv.Delete(ctx, r.gate), s.kv.Decr(ctx, r.addr), s.kv.Decr(ctx, r.site)} {
+		if err != nil {
+			s.log.Warn("settle login counters", "err", err)
+		}
+	}
 }
 
 // checkCaptcha verifies a captcha answer when captcha is on and one is required (or one
@@ -102,4 +177,9 @@ func (s *Service) checkCaptcha(ctx context.Context, c CaptchaAnswer, ip string, 
 		return ErrCaptchaInvalid
 	}
 	return nil
+}
+
+// accountKey is the login counter of a resolved user, shared by all its identifiers.
+func (k keys) accountKey(userID int64) string {
+	return "login:fail:user:" + strconv.FormatInt(userID, 10)
 }

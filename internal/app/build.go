@@ -29,6 +29,7 @@ type Options struct {
 	Hasher    *password.Hasher // nil: the production parameters
 	QQTimeout time.Duration    // per QQ call; 0: the client's default (5 s)
 	QQUnionID bool             // ask QQ for the unionid (needs the permission on QQ's side)
+	Captcha   account.Captcha  // replaces the configured captcha (tests)
 }
 
 // Service is the whole service built from a configuration: the parts, for tests and
@@ -99,7 +100,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	}
 
 	s.Accounts, err = account.New(account.Options{
-		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: nil, Hasher: o.Hasher,
+		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: o.Captcha, Hasher: o.Hasher,
 		QQ: qq.New(qq.Config{
 			BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
 			Timeout: o.QQTimeout, UnionID: o.QQUnionID,

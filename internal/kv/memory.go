@@ -167,6 +167,25 @@ func (m *Memory) Incr(_ context.Context, key string, window time.Duration) (int6
 	return n, nil
 }
 
+// Decr takes one back from a live counter (a reservation that was settled), never below
+// zero and without touching its window; a missing counter stays missing.
+func (m *Memory) Decr(_ context.Context, key string) error {
+	s := m.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.live(key, m.now())
+	if !ok {
+		return nil
+	}
+	n, _ := strconv.ParseInt(string(e.val), 10, 64)
+	if n > 0 {
+		n--
+	}
+	e.val = strconv.AppendInt(nil, n, 10)
+	s.m[key] = e
+	return nil
+}
+
 // TTL returns how long key still lives, or 0 when it does not.
 func (m *Memory) TTL(_ context.Context, key string) (time.Duration, error) {
 	s := m.shard(key)

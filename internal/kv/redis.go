@@ -141,6 +141,21 @@ func (r *Redis) Incr(ctx context.Context, key string, window time.Duration) (int
 	return n, nil
 }
 
+// decrScript takes one back from an existing counter, not below zero, keeping its expiry.
+var decrScript = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]))
+if n and n > 0 then redis.call('DECR', KEYS[1]) end
+return 0`)
+
+// Decr takes one back from a live counter (a reservation that was settled), never below
+// zero and without touching its window; a missing counter stays missing.
+func (r *Redis) Decr(ctx context.Context, key string) error {
+	if err := decrScript.Run(ctx, r.c, []string{r.k(key)}).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fail("decr", err)
+	}
+	return nil
+}
+
 // TTL returns how long key still lives, or 0 when it does not.
 func (r *Redis) TTL(ctx context.Context, key string) (time.Duration, error) {
 	d, err := r.c.PTTL(ctx, r.k(key)).Result()

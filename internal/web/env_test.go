@@ -57,6 +57,8 @@ type envOptions struct {
 	unionID   bool // the app has the unionid permission and the client asks for it
 	qqTimeout time.Duration
 	now       func() time.Time // a fake clock for the service and the short-lived store
+	proxy     bool             // 127.0.0.1 is a trusted proxy: X-Forwarded-For names the client
+	captcha   account.Captcha
 }
 
 // backendVar, when set to sharedBackend in the environment, makes every env run on
@@ -99,6 +101,9 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if o.noLimits {
 		vars["RENRAN_RATE_LIMITS"] = "off"
 	}
+	if o.proxy {
+		vars["RENRAN_TRUSTED_PROXIES"] = "127.0.0.1"
+	}
 	if onSharedBackend() {
 		if o.now != nil {
 			t.Skip("a fake clock cannot move Redis's TTLs; this test runs on the in-process store")
@@ -114,7 +119,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := password.NewHasher(fastHash, 4)
 	built, err := app.Build(context.Background(), cfg, app.Options{
-		Logger: log, Now: o.now, Hasher: h, QQTimeout: o.qqTimeout, QQUnionID: o.unionID,
+		Logger: log, Now: o.now, Hasher: h, QQTimeout: o.qqTimeout, QQUnionID: o.unionID, Captcha: o.captcha,
 	})
 	if err != nil {
 		t.Fatal(err)

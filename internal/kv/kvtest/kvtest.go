@@ -18,6 +18,7 @@ type Store interface {
 	Take(ctx context.Context, key string) ([]byte, bool, error)
 	Delete(ctx context.Context, key string) error
 	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	Decr(ctx context.Context, key string) error
 	TTL(ctx context.Context, key string) (time.Duration, error)
 	Ping(ctx context.Context) error
 }
@@ -107,6 +108,37 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		time.Sleep(120 * time.Millisecond)
 		if n, _ := s.Incr(ctx, key(t, "short"), time.Minute); n != 1 {
 			t.Fatalf("Incr after window = %d, want 1 (a new window)", n)
+		}
+	})
+	t.Run("Decr", func(t *testing.T) {
+		s := open(t)
+		for range 3 {
+			_, _ = s.Incr(ctx, key(t, "c"), time.Minute)
+		}
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = s.Decr(ctx, key(t, "c")) }()
+		}
+		wg.Wait()
+		if n, err := s.Incr(ctx, key(t, "c"), time.Minute); err != nil || n != 2 {
+			t.Fatalf("3 Incr, 2 Decr, 1 Incr = %d, %v; want 2", n, err)
+		}
+		if d, _ := s.TTL(ctx, key(t, "c")); d <= 0 || d > time.Minute {
+			t.Fatalf("Decr changed the window: TTL %v", d)
+		}
+		// Decr never makes a counter that was not there, nor goes below zero.
+		if err := s.Decr(ctx, key(t, "none")); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.Get(ctx, key(t, "none")); ok {
+			t.Fatal("Decr of a missing counter created it")
+		}
+		_, _ = s.Incr(ctx, key(t, "one"), time.Minute)
+		_ = s.Decr(ctx, key(t, "one"))
+		_ = s.Decr(ctx, key(t, "one"))
+		if n, _ := s.Incr(ctx, key(t, "one"), time.Minute); n != 1 {
+			t.Fatalf("a counter decremented below zero: next Incr = %d, want 1", n)
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
