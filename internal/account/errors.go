@@ -114,6 +114,7 @@ var (
 	ErrCaptchaInvalid  = fieldErr(Invalid, "captcha_invalid", "ticket", "人机验证未通过，请重试")
 
 	ErrServiceUnavailable = &Error{Kind: Unavailable, Code: "service_unavailable", Message: "服务暂时不可用，请稍后重试", RetryAfter: 5 * time.Second}
+	ErrServiceBusy        = &Error{Kind: Unavailable, Code: "service_busy", Message: "服务繁忙，请稍后重试", RetryAfter: time.Second}
 )
 
 // ErrStorageDown marks a failure to reach the database or the short-lived store (refused

@@ -216,7 +216,12 @@ func (s *Service) prepareUser(ctx context.Context, in RegisterInput) (User, func
 	if err != nil {
 		return User{}, nil, err
 	}
+	release, err := s.hashes.enter(in.Client.IP)
+	if err != nil {
+		return User{}, nil, err
+	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
+	release()
 	if err != nil {
 		return User{}, nil, fmt.Errorf("account: hash password: %w", err)
 	}

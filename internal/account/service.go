@@ -64,6 +64,7 @@ type Service struct {
 	now     func() time.Time
 	journal *journal
 	obs     Observer
+	hashes  *hashGate
 
 	stop, stopped chan struct{} // housekeeping
 	closeOnce     sync.Once
@@ -94,7 +95,7 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
-		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer,
+		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
 	}
 	s.journal = startJournal(o.Store, o.Logger, o.QueueLen)
 	s.stop = make(chan struct{})
@@ -187,6 +188,11 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 // checkPassword is the credential check shared by password login and binding to an
 // existing account: throttle, captcha, look-up, verify, count failures.
 func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client) (User, error) {
+	release, err := s.hashes.enter(cl.IP) // first: a flood from one address waits on nothing
+	if err != nil {
+		return User{}, err
+	}
+	defer release()
 	kind, value := ParseLogin(account)
 	var u User
 	var lookupErr error

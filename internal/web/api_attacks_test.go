@@ -254,7 +254,7 @@ func TestQQBind_AlreadyBound(t *testing.T) {
 // TestQQBind_ConcurrentDoubleBind covers X-01: two browsers hold pending identities for
 // the same openid and bind them to two accounts at once; exactly one succeeds.
 func TestQQBind_ConcurrentDoubleBind(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(o *envOptions) { o.proxy = true }) // six browsers, six addresses
 	const n = 6
 	type attempt struct {
 		b       *browser
@@ -270,7 +270,8 @@ func TestQQBind_ConcurrentDoubleBind(t *testing.T) {
 	statuses := map[int]int{}
 	for _, r := range concurrently(n, func(i int) response {
 		a := attempts[i]
-		return a.b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": a.handle, "account": a.account, "password": "correct horse battery"})
+		return a.b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": a.handle, "account": a.account, "password": "correct horse battery"},
+			"X-Forwarded-For", "192.0.2."+strconv.Itoa(i+1))
 	}) {
 		statuses[r.status]++
 		if r.status != 200 && r.str("error") != "qq_already_bound" {
@@ -566,12 +567,13 @@ func TestSMS_ResendReplacesCode(t *testing.T) {
 // TestRegister_ConcurrentSameCode covers X-03 for SMS codes: one code fired twice at once
 // creates one account.
 func TestRegister_ConcurrentSameCode(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(o *envOptions) { o.proxy = true })
 	b := e.browser()
 	mobile := newMobile()
 	code := b.smsCode(mobile)
-	results := concurrently(4, func(i int) response {
-		return e.browser().do("POST", "/users/", map[string]any{"nickname": "并发" + strconv.Itoa(i), "mobile": mobile, "sms_code": code, "password": "a long passphrase"})
+	results := concurrently(4, func(i int) response { // from four addresses, so all four reach the code check
+		return e.browser().do("POST", "/users/", map[string]any{"nickname": "并发" + strconv.Itoa(i), "mobile": mobile, "sms_code": code, "password": "a long passphrase"},
+			"X-Forwarded-For", "192.0.2."+strconv.Itoa(i+1))
 	})
 	created := 0
 	for _, r := range results {

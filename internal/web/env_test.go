@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,7 @@ type envOptions struct {
 	now       func() time.Time // a fake clock for the service and the short-lived store
 	proxy     bool             // 127.0.0.1 is a trusted proxy: X-Forwarded-For names the client
 	captcha   account.Captcha
+	realHash  bool // the production Argon2id parameters instead of fastHash
 }
 
 // backendVar, when set to sharedBackend in the environment, makes every env run on
@@ -118,6 +120,9 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := password.NewHasher(fastHash, 4)
+	if o.realHash {
+		h = password.NewHasher(password.DefaultParams, runtime.GOMAXPROCS(0))
+	}
 	built, err := app.Build(context.Background(), cfg, app.Options{
 		Logger: log, Now: o.now, Hasher: h, QQTimeout: o.qqTimeout, QQUnionID: o.unionID, Captcha: o.captcha,
 	})
