@@ -26,6 +26,9 @@ func (k keys) name(v string) string {
 // qqState is an OAuth state between /oauth/qq/url/ and the callback.
 func (k keys) qqState(state string) string { return "qq:state:" + k.name(state) }
 
+// qqStatesAddr counts the states one address bucket minted in the last StateTTL.
+func (k keys) qqStatesAddr(bucket string) string { return "qq:states:" + k.name(bucket) }
+
 // qqPending is a first-time QQ identity waiting to be bound or registered.
 func (k keys) qqPending(handle string) string { return "qq:pending:" + k.name(handle) }
 
@@ -52,14 +55,12 @@ func (k keys) loginFailAccount(kind LoginKind, value string) string {
 	return "login:fail:acct:" + strconv.Itoa(int(kind)) + ":" + k.name(value)
 }
 
-// loginFailSite counts failed logins in one minute across the site.
-func (k keys) loginFailSite(minute int64) string {
-	return "login:fail:site:" + strconv.FormatInt(minute, 10)
-}
+// loginFailSite counts failed logins across the site in a one-minute window.
+func (k keys) loginFailSite() string { return "login:fail:site" }
 
 // smsSiteHour and smsSiteDay count the codes the whole site sent in an hour and a day.
-func (k keys) smsSiteHour(hour int64) string { return "sms:site:h:" + strconv.FormatInt(hour, 10) }
-func (k keys) smsSiteDay(day int64) string   { return "sms:site:d:" + strconv.FormatInt(day, 10) }
+func (k keys) smsSiteHour() string { return "sms:site:h" }
+func (k keys) smsSiteDay() string  { return "sms:site:d" }
 
 // smsMobileHour counts the codes sent to mobile in an hour.
 func (k keys) smsMobileHour(mobile string) string { return "sms:hour:" + k.name(mobile) }

@@ -28,6 +28,7 @@ const (
 	RuleLoginAccount = "login_account"
 	RuleLoginAddress = "login_address"
 	RuleLoginSite    = "login_site"
+	RuleQQStates     = "qq_states_address"
 	RuleSMSMobileHr  = "sms_mobile_hour"
 	RuleSMSSiteHour  = "sms_site_hour"
 	RuleSMSSiteDay   = "sms_site_day"

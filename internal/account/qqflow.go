@@ -26,7 +26,21 @@ type stateRecord struct {
 
 // BeginQQ mints a state (256 random bits, URL-safe), remembers the sanitised next with it
 // on the server for StateTTL, and builds QQ's authorize URL.
-func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool) (QQStart, error) {
+//
+// An address may mint qqStatesPerAddr states per StateTTL, so it never holds more live
+// states than that (each costs the short-lived store about 100 bytes for 10 minutes).
+func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool, cl Client) (QQStart, error) {
+	if s.limits {
+		key := s.keys.qqStatesAddr(AddrBucket(cl.IP))
+		n, err := s.incr(ctx, key, StateTTL)
+		if err != nil {
+			return QQStart{}, err
+		}
+		if n > qqStatesPerAddr {
+			s.obs.Refused(RuleQQStates)
+			return QQStart{}, errRateLimited(s.retryAfter(ctx, key, StateTTL))
+		}
+	}
 	next = SafeNext(next)
 	state := randomToken(32)
 	rec, _ := json.Marshal(stateRecord{Next: next})

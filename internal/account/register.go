@@ -121,12 +121,11 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		s.obs.Refused(RuleSMSInterval)
 		return errSMSTooFrequent(s.retryAfter(ctx, interval, SMSResendAfter))
 	}
-	now := s.now().Unix()
 	return check(
 		budget{s.keys.smsMobileHour(mobile), time.Hour, smsPerMobileHour, RuleSMSMobileHr, errSMSTooFrequent},
 		budget{s.keys.smsMobileDay(mobile), 24 * time.Hour, smsPerMobileDay, RuleSMSMobileDay, errSMSTooFrequent},
-		budget{s.keys.smsSiteHour(now / 3600), 2 * time.Hour, smsSitePerHour, RuleSMSSiteHour, errRateLimited},
-		budget{s.keys.smsSiteDay(now / 86400), 48 * time.Hour, smsSitePerDay, RuleSMSSiteDay, errRateLimited},
+		budget{s.keys.smsSiteHour(), time.Hour, smsSitePerHour, RuleSMSSiteHour, errRateLimited},
+		budget{s.keys.smsSiteDay(), 24 * time.Hour, smsSitePerDay, RuleSMSSiteDay, errRateLimited},
 	)
 }
 

@@ -10,12 +10,16 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// MaxNextLen bounds a next path kept with an OAuth state: enough for any page of ours
+// with its query, small enough that a flood of states stays small. A longer one becomes /.
+const MaxNextLen = 512
+
 // SafeNext returns next if it is a local path, else "/". A local path starts with exactly
 // one "/", has no backslash, no control or white-space character and no scheme or host,
 // and stays so once percent-decoded (so /%2F%2Fevil.example and /%5Cevil are refused). A
 // query string is kept.
 func SafeNext(next string) string {
-	if next == "" || len(next) > 2048 || !local(next) {
+	if next == "" || len(next) > MaxNextLen || !local(next) {
 		return "/"
 	}
 	dec, err := url.PathUnescape(next)

@@ -39,6 +39,8 @@ const (
 
 	loginSitePerMinute = 300
 
+	qqStatesPerAddr = 120 // per StateTTL: a QQ login every 5 s for 10 minutes
+
 	smsPerMobileHour = 5
 	smsPerMobileDay  = 10
 	smsPerIPHour     = 20
@@ -100,7 +102,7 @@ func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c Captch
 	}
 	r := &loginReservation{
 		acct: acctKey, gate: acctKey + ":gate", addr: s.keys.loginFailAddr(AddrBucket(ip)),
-		site: s.keys.loginFailSite(s.now().Unix() / 60),
+		site: s.keys.loginFailSite(),
 	}
 	na, err := s.incr(ctx, r.addr, addrWindow)
 	if err != nil {
@@ -110,7 +112,7 @@ func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c Captch
 		s.obs.Refused(RuleLoginAddress)
 		return nil, errTooManyLogins(s.retryAfter(ctx, r.addr, addrWindow))
 	}
-	nsite, err := s.incr(ctx, r.site, 2*time.Minute)
+	nsite, err := s.incr(ctx, r.site, time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c Captch
 	}
 	needCaptcha := n > acctCaptchaAfter || na > addrCaptchaAfter || nsite > loginSitePerMinute
 	if s.captcha == nil && nsite > loginSitePerMinute {
-		return nil, errTooManyLogins(time.Minute - time.Duration(s.now().Unix()%60)*time.Second)
+		return nil, errTooManyLogins(s.retryAfter(ctx, r.site, time.Minute))
 	}
 	if err := s.checkCaptcha(ctx, c, ip, needCaptcha); err != nil {
 		return nil, err

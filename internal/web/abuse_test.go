@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -258,5 +259,37 @@ func TestAbuse_HashQueueFairness(t *testing.T) {
 				t.Errorf("the flood was not bounded: %v; want nine in ten refused before hashing", got)
 			}
 		})
+	}
+}
+
+// TestAbuse_StateFlood: GET /oauth/qq/url/ from one address with a 2 KB next. Before: all
+// 200,000 answered 200 and each state was kept 10 minutes (35 MB → 720 MB). Now an address
+// mints at most 120 states per 10 minutes, a next over 512 bytes is kept as "/", and HEAD
+// mints nothing.
+func TestAbuse_StateFlood(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) { o.proxy = true })
+	b := e.browser()
+	long := "/user?x=" + strings.Repeat("a", 2048)
+	got := map[int]int{}
+	for range 200 {
+		got[b.do("GET", "/oauth/qq/url/?next="+url.QueryEscape(long), nil, "X-Forwarded-For", "192.0.2.50").status]++
+	}
+	if got[200] != 120 || got[429] != 80 {
+		t.Errorf("200 authorize URLs from one address: %v; want 120 and then 429", got)
+	}
+	wantStatus(t, "another address", b.do("GET", "/oauth/qq/url/", nil, "X-Forwarded-For", "192.0.2.51"), 200, "")
+
+	// The long next is not kept: the callback carries "/".
+	p := b.qqCallback(b.qqStartFrom("192.0.2.52", long, "10001"))
+	if p.status != 200 || p.str("next") != "/" {
+		t.Errorf("the next kept for a %d-byte next: %d %q; want /", len(long), p.status, p.str("next"))
+	}
+	if account.SafeNext("/user?"+strings.Repeat("b", account.MaxNextLen)) != "/" || account.SafeNext("/user?tab=1") != "/user?tab=1" {
+		t.Error("SafeNext does not cap at MaxNextLen")
+	}
+
+	r := b.do("HEAD", "/oauth/qq/url/", nil, "X-Forwarded-For", "192.0.2.53")
+	if r.status != 405 || len(r.header.Values("Set-Cookie")) != 0 {
+		t.Errorf("HEAD /oauth/qq/url/ = %d, cookies %v; want 405 and no state", r.status, r.header.Values("Set-Cookie"))
 	}
 }

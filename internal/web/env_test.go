@@ -228,7 +228,17 @@ func (b *browser) do(method, path string, body any, hdr ...string) response {
 // callback's query (code and state) without calling the site yet.
 func (b *browser) qqStart(next, uin string) url.Values {
 	b.e.t.Helper()
-	r := b.do("GET", "/oauth/qq/url/?next="+url.QueryEscape(next), nil)
+	return b.qqStartFrom("", next, uin)
+}
+
+// qqStartFrom is qqStart from the address ip (as X-Forwarded-For; "" for none).
+func (b *browser) qqStartFrom(ip, next, uin string) url.Values {
+	b.e.t.Helper()
+	var hdr []string
+	if ip != "" {
+		hdr = []string{"X-Forwarded-For", ip}
+	}
+	r := b.do("GET", "/oauth/qq/url/?next="+url.QueryEscape(next), nil, hdr...)
 	if r.status != 200 {
 		b.e.t.Fatalf("GET /oauth/qq/url/ = %d %s", r.status, r.raw)
 	}

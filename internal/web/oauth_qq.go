@@ -16,12 +16,16 @@ type urlBody struct {
 // alias): QQ's authorize URL → {"url"}, with the state bound to this browser in an
 // HttpOnly cookie. A phone's browser gets QQ's mobile page.
 func (s *Server) handleQQURL(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodHead { // a HEAD (a link checker, a prefetch) must not mint a state
+		w.Header().Set("Allow", "GET")
+		return account.ErrMethodNotAllowed
+	}
 	q := r.URL.Query()
 	next := q.Get("next")
 	if next == "" {
 		next = q.Get("state")
 	}
-	start, err := s.accounts.BeginQQ(r.Context(), next, isMobile(r.UserAgent()))
+	start, err := s.accounts.BeginQQ(r.Context(), next, isMobile(r.UserAgent()), s.client(r))
 	if err != nil {
 		return err
 	}
