@@ -24,26 +24,25 @@ func statuses(rs []response) map[int]int {
 	return m
 }
 
-// TestAbuse_ConcurrentGuesses: 201 guesses at one account sent at once from one address,
-// the right password among them. Before: all 201 were hashed and the right one logged in.
-// Now each reserves its place first: at most 11 are checked (10, then the first back-off
-// gate), the rest are 429 before any hash.
+// TestAbuse_ConcurrentGuesses: 201 guesses at one account sent at once from one address.
+// Before: all 201 were hashed, so the right password among them logged in. Now each
+// reserves its place first: at most 11 are checked (10, then the first back-off gate), the
+// rest are 429 before any hash, and the right password sent next is refused too. (The
+// right password is sent after the burst: inside it, it would log in when it drew one of
+// the 11 places, which is a guess the limits allow.)
 func TestAbuse_ConcurrentGuesses(t *testing.T) {
 	e := newEnv(t)
 	u := e.user("correct horse battery")
 	b := e.browser()
-	rs := concurrently(201, func(i int) response {
-		pw := "guess" + strconv.Itoa(i)
-		if i == 200 {
-			pw = "correct horse battery"
-		}
-		return b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": pw})
+	rs := concurrently(200, func(i int) response {
+		return b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "guess" + strconv.Itoa(i)})
 	})
 	st := statuses(rs)
-	t.Logf("201 concurrent guesses: %v", st)
-	if checked := st[401] + st[200]; checked > 11 || st[429] < 190 {
+	t.Logf("200 concurrent guesses: %v", st)
+	if checked := st[401]; checked > 11 || st[429] < 189 || st[200] != 0 {
 		t.Errorf("%d guesses were checked against the hash (%v); want at most 11", checked, st)
 	}
+	wantStatus(t, "the right password after the burst", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"}), 429, "too_many_attempts")
 
 	// 300 concurrent failures from one address over many accounts: the address cap is 100.
 	e2 := newEnv(t)
@@ -291,5 +290,44 @@ func TestAbuse_StateFlood(t *testing.T) {
 	r := b.do("HEAD", "/oauth/qq/url/", nil, "X-Forwarded-For", "192.0.2.53")
 	if r.status != 405 || len(r.header.Values("Set-Cookie")) != 0 {
 		t.Errorf("HEAD /oauth/qq/url/ = %d, cookies %v; want 405 and no state", r.status, r.header.Values("Set-Cookie"))
+	}
+}
+
+// TestAbuse_ConcurrentBinds: 40 pending QQ identities bind to one account at once, each
+// from its own address. Before: all 40 were hashed and the one with the right password
+// bound the attacker's QQ. Now binding shares the account's login budget: at most 11 are
+// checked, the rest are 429 before any hash, and the right password (the 40th, sent after
+// the burst) is refused.
+func TestAbuse_ConcurrentBinds(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) { o.proxy = true })
+	u := e.user("correct horse battery")
+	const n = 40
+	type pending struct {
+		b      *browser
+		handle string
+	}
+	var ps []pending
+	for i := range n {
+		b := e.browser()
+		p := b.qqLogin("/", e.emu.AddUser("攻击者"+strconv.Itoa(i)).UIN)
+		if p.str("qq_user") == "" {
+			t.Fatalf("QQ login %d: %d %s; want a pending identity", i, p.status, p.raw)
+		}
+		ps = append(ps, pending{b, p.str("qq_user")})
+	}
+	rs := concurrently(n-1, func(i int) response {
+		return ps[i].b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": ps[i].handle, "account": u.Username, "password": "guess" + strconv.Itoa(i)},
+			"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+	})
+	st := statuses(rs)
+	t.Logf("%d concurrent binds to one account: %v", n-1, st)
+	if checked := st[401]; checked > 11 || st[429] < n-1-11 || st[200] != 0 {
+		t.Errorf("%d binds were checked against the hash (%v); want at most 11", checked, st)
+	}
+	last := ps[n-1]
+	wantStatus(t, "the right password after the burst", last.b.do("PUT", "/oauth/qq/info/", map[string]any{"qq_user": last.handle, "account": u.Username, "password": "correct horse battery"},
+		"X-Forwarded-For", "198.51.100.200"), 429, "too_many_attempts")
+	if _, ids := e.counts(); ids != 0 {
+		t.Errorf("%d identities bound; want none", ids)
 	}
 }
