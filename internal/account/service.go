@@ -250,7 +250,7 @@ func truncateForTiming(pw string) string {
 
 // issue signs a token for u.
 func (s *Service) issue(u User, ttl time.Duration, next string) (Login, error) {
-	tok, _, err := s.tokens.Issue(u.ID, u.TokenVersion, ttl)
+	tok, _, err := s.tokens.Issue(u.ID, u.CreatedAt.UnixMilli(), u.TokenVersion, ttl)
 	if err != nil {
 		return Login{}, fmt.Errorf("account: issue token: %w", err)
 	}
@@ -264,7 +264,8 @@ type Session struct {
 }
 
 // Authenticate verifies a bearer token and that it has not been revoked: the user exists,
-// is enabled, has the token's version, and the token was not logged out.
+// is the one the token was issued to, is enabled, has the token's version, and the token
+// was not logged out.
 func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error) {
 	c, err := s.tokens.Verify(tok)
 	if err != nil {
@@ -277,7 +278,8 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error)
 	if err != nil {
 		return Session{}, fmt.Errorf("account: load user: %w", err)
 	}
-	if revoked || u.Disabled || u.TokenVersion != c.Version {
+	// The creation time tells this user from an earlier one that had the same id.
+	if revoked || u.Disabled || u.TokenVersion != c.Version || u.CreatedAt.UnixMilli() != c.Created {
 		return Session{}, ErrUnauthenticated
 	}
 	return Session{User: u, Claims: c}, nil

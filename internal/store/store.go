@@ -260,6 +260,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return db.fail("create schema_migrations", err)
 	}
 	for _, m := range ms {
+		// A SQLite migration that rebuilds a table others reference turns foreign keys off
+		// around its transaction (they cannot change inside one) and checks them before
+		// committing, as SQLite's documentation for ALTER TABLE prescribes.
+		fkOff := db.d.name == "sqlite" && strings.HasPrefix(m.sql, foreignKeysOff)
+		if fkOff {
+			if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+				return db.fail("migration "+m.name+": foreign keys off", err)
+			}
+		}
 		err := inTx(ctx, conn, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, db.sql("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil || n > 0 {
@@ -268,15 +277,41 @@ func (db *DB) Migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
+			if fkOff {
+				if err := foreignKeyCheck(ctx, tx); err != nil {
+					return err
+				}
+			}
 			_, err := tx.ExecContext(ctx, db.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 				m.version, m.name, db.now().UnixMilli())
 			return err
 		})
+		if fkOff {
+			if _, onErr := conn.ExecContext(ctx, "PRAGMA foreign_keys = ON"); onErr != nil && err == nil {
+				err = fmt.Errorf("foreign keys back on: %w", onErr)
+			}
+		}
 		if err != nil {
 			return db.fail("migration "+m.name, err)
 		}
 	}
 	return nil
+}
+
+// foreignKeysOff is the first line of a SQLite migration that needs foreign keys off.
+const foreignKeysOff = "-- renran: foreign-keys off"
+
+// foreignKeyCheck fails when any row refers to a missing parent.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return errors.New("foreign key check: a row refers to a missing parent")
+	}
+	return rows.Err()
 }
 
 func inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {

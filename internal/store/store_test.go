@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,5 +197,95 @@ func TestMigrationsAlign(t *testing.T) {
 		if n := d.Name(); n != "sqlite" && n != "postgres" {
 			t.Errorf("migrations/%s: no engine of that name", n)
 		}
+	}
+}
+
+// TestIDsNeverReused: deleting the newest user does not hand its id to the next one
+// (issue 14; SQLite without AUTOINCREMENT did), on both engines.
+func TestIDsNeverReused(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			ctx := context.Background()
+			u1, err := db.CreateUser(ctx, storetest.NewUser())
+			if err != nil {
+				t.Fatal(err)
+			}
+			u2, _, err := db.CreateUserWithIdentity(ctx, storetest.NewUser(), storetest.NewIdentity())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.SQL().ExecContext(ctx, "DELETE FROM users WHERE id = "+strconv.FormatInt(u2.ID, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if ids, err := db.IdentitiesByUser(ctx, u2.ID); err != nil || len(ids) != 0 {
+				t.Errorf("identities of the deleted user = %v, %v; want none (cascade)", ids, err)
+			}
+			u3, err := db.CreateUser(ctx, storetest.NewUser())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u3.ID <= u2.ID || u2.ID <= u1.ID {
+				t.Errorf("ids %d, %d (deleted), then %d; want the next id past every id given", u1.ID, u2.ID, u3.ID)
+			}
+		})
+	}
+}
+
+// TestSQLiteUpgradeKeepsRowsAndIDs upgrades a database made by migrations 0001 and 0002
+// (users without AUTOINCREMENT) to the rebuilt tables of 0003: every row and every
+// identity survives the rebuild (foreign keys are off during it, so nothing cascades),
+// foreign keys are on again afterwards, and the next id is past the ids that the audit
+// trail still names, so a user deleted before the upgrade does not come back either.
+func TestSQLiteUpgradeKeepsRowsAndIDs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"0001_initial.sql", "0002_revoked_tokens.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", "sqlite", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.ExecContext(ctx, string(b)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, '0001_initial', 1), (2, '0002_revoked_tokens', 2)`,
+		`INSERT INTO users (id, username, mobile, nickname, created_at, updated_at) VALUES (1, 'a', '13900000001', 'A', 1, 1), (2, 'b', '13900000002', 'B', 1, 1), (3, 'c', NULL, 'C', 1, 1)`,
+		`INSERT INTO oauth_identities (provider, app_id, openid, user_id, created_at, updated_at) VALUES ('qq', '101', 'OPENID2', 2, 1, 1)`,
+		`INSERT INTO audit_events (user_id, event, created_at) VALUES (4, 'registered', 1), (4, 'deleted', 2)`, // user 4 is gone
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+
+	db, err := store.OpenSQLite(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatalf("OpenSQLite on a version-2 database: %v", err)
+	}
+	defer db.Close()
+	if v, _ := db.Version(ctx); v < 3 {
+		t.Fatalf("Version = %d, want ≥ 3", v)
+	}
+	var users, idents, fk int
+	_ = db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&users)
+	_ = db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM oauth_identities WHERE user_id = 2").Scan(&idents)
+	_ = db.SQL().QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk)
+	if users != 3 || idents != 1 || fk != 1 {
+		t.Errorf("after the upgrade: %d users, %d identities of user 2, foreign_keys=%d; want 3, 1, 1", users, idents, fk)
+	}
+	u, err := db.CreateUser(ctx, storetest.NewUser())
+	if err != nil || u.ID != 5 {
+		t.Errorf("first user after the upgrade = %d, %v; want id 5 (4 was given before)", u.ID, err)
+	}
+	if u, err := db.UserByID(ctx, 2); err != nil || u.Username != "b" {
+		t.Errorf("user 2 after the upgrade = %+v, %v", u, err)
 	}
 }

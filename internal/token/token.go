@@ -1,6 +1,7 @@
 // Package token issues and verifies the API's JWTs: HS256 only, exp required, and a
 // token-version claim the caller compares with the user's current version, so a password
-// change or "log out everywhere" revokes every older token. Imports: golang-jwt/jwt/v5.
+// change or "log out everywhere" revokes every older token, and the user's creation time,
+// so a token never opens another account that came to have the same id. Imports: golang-jwt/jwt/v5.
 package token
 
 import (
@@ -24,6 +25,7 @@ const (
 type Claims struct {
 	UserID    int64
 	Version   int64 // the user's token version when it was issued
+	Created   int64 // the user's creation time, Unix milliseconds
 	ID        string
 	ExpiresAt time.Time
 }
@@ -58,10 +60,15 @@ func NewIssuer(key []byte, now func() time.Time) (*Issuer, error) {
 type claims struct {
 	jwt.RegisteredClaims
 	Ver int64 `json:"ver"`
+	UCT int64 `json:"uct"` // user created, Unix ms
 }
 
-// Issue signs a token for user id at token version ver, valid for ttl.
-func (i *Issuer) Issue(userID, ver int64, ttl time.Duration) (string, Claims, error) {
+// Issue signs a token for user id, created at created (Unix ms), at token version ver,
+// valid for ttl.
+func (i *Issuer) Issue(userID, created, ver int64, ttl time.Duration) (string, Claims, error) {
+	if created <= 0 {
+		return "", Claims{}, errors.New("token: user creation time missing")
+	}
 	now := i.now()
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -77,6 +84,7 @@ func (i *Issuer) Issue(userID, ver int64, ttl time.Duration) (string, Claims, er
 			ID:        base64.RawURLEncoding.EncodeToString(b[:]),
 		},
 		Ver: ver,
+		UCT: created,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	t.Header["typ"] = typ
@@ -84,7 +92,7 @@ func (i *Issuer) Issue(userID, ver int64, ttl time.Duration) (string, Claims, er
 	if err != nil {
 		return "", Claims{}, err
 	}
-	return s, Claims{UserID: userID, Version: ver, ID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
+	return s, Claims{UserID: userID, Version: ver, Created: created, ID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
 // ErrInvalid is returned for any token that does not verify; the reason is not told apart
@@ -105,8 +113,8 @@ func (i *Issuer) Verify(s string) (Claims, error) {
 		return Claims{}, ErrInvalid
 	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)
-	if err != nil || id <= 0 || c.ID == "" {
+	if err != nil || id <= 0 || c.ID == "" || c.UCT <= 0 {
 		return Claims{}, ErrInvalid
 	}
-	return Claims{UserID: id, Version: c.Ver, ID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
+	return Claims{UserID: id, Version: c.Ver, Created: c.UCT, ID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
 }

@@ -37,12 +37,12 @@ func sign(t *testing.T, m jwt.SigningMethod, k any, c jwt.MapClaims, typ string)
 
 func TestIssueVerify(t *testing.T) {
 	i := mustIssuer(t, nil)
-	s, c, err := i.Issue(42, 3, time.Hour)
+	s, c, err := i.Issue(42, 1764000000123, 3, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := i.Verify(s)
-	if err != nil || got.UserID != 42 || got.Version != 3 || got.ID != c.ID {
+	if err != nil || got.UserID != 42 || got.Created != 1764000000123 || got.Version != 3 || got.ID != c.ID {
 		t.Fatalf("Verify = %+v, %v", got, err)
 	}
 	if _, err := NewIssuer(key[:31], nil); err == nil {
@@ -55,7 +55,7 @@ func TestVerifyRejects(t *testing.T) {
 	now := time.Now()
 	i := mustIssuer(t, func() time.Time { return now })
 	good := func() jwt.MapClaims {
-		return jwt.MapClaims{"iss": "renran", "aud": []string{"renran-api"}, "sub": "1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j", "ver": 1}
+		return jwt.MapClaims{"iss": "renran", "aud": []string{"renran-api"}, "sub": "1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j", "ver": 1, "uct": 1764000000123}
 	}
 	with := func(k string, v any) jwt.MapClaims { c := good(); c[k] = v; return c }
 	without := func(k string) jwt.MapClaims { c := good(); delete(c, k); return c }
@@ -80,6 +80,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"wrong aud", sign(t, jwt.SigningMethodHS256, key, with("aud", "renran-reset"), "at+jwt")},
 		{"wrong typ", sign(t, jwt.SigningMethodHS256, key, good(), "JWT")},
 		{"no sub", sign(t, jwt.SigningMethodHS256, key, without("sub"), "at+jwt")},
+		{"no user creation time", sign(t, jwt.SigningMethodHS256, key, without("uct"), "at+jwt")},
 		{"tampered payload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"2"}`)) + "." + parts[2]},
 		{"garbage", "not.a.jwt"},
 		{"huge", strings.Repeat("a", 10000)},
@@ -96,7 +97,7 @@ func TestVerifyRejects(t *testing.T) {
 
 func FuzzVerify(f *testing.F) {
 	i, _ := NewIssuer(key, nil)
-	s, _, _ := i.Issue(1, 1, time.Hour)
+	s, _, _ := i.Issue(1, 1764000000123, 1, time.Hour)
 	f.Add(s)
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Fuzz(func(t *testing.T, tok string) {

@@ -24,33 +24,42 @@ func statuses(rs []response) map[int]int {
 	return m
 }
 
-// TestAbuse_ConcurrentGuesses: 201 guesses at one account sent at once from one address.
-// Before: all 201 were hashed, so the right password among them logged in. Now each
-// reserves its place first: at most 11 are checked (10, then the first back-off gate), the
-// rest are 429 before any hash, and the right password sent next is refused too. (The
-// right password is sent after the burst: inside it, it would log in when it drew one of
-// the 11 places, which is a guess the limits allow.)
+// TestAbuse_ConcurrentGuesses: 200 guesses at one account sent at once. Before: all were
+// hashed, so the right password among them logged in. Now each reserves its place first:
+// at most 11 are checked (10, then the first back-off gate), from one address or from 200,
+// the rest are 429 before any hash, and the right password sent next is refused too. (It
+// is sent after the burst: inside it, it would log in when it drew one of the 11 places,
+// which is a guess the limits allow.)
 func TestAbuse_ConcurrentGuesses(t *testing.T) {
-	e := newEnv(t)
-	u := e.user("correct horse battery")
-	b := e.browser()
-	rs := concurrently(200, func(i int) response {
-		return b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "guess" + strconv.Itoa(i)})
-	})
-	st := statuses(rs)
-	t.Logf("200 concurrent guesses: %v", st)
-	if checked := st[401]; checked > 11 || st[429] < 189 || st[200] != 0 {
-		t.Errorf("%d guesses were checked against the hash (%v); want at most 11", checked, st)
+	e := newEnv(t, func(o *envOptions) { o.proxy = true })
+	for _, from := range []string{"one address", "200 addresses"} {
+		u := e.user("correct horse battery")
+		b := e.browser()
+		rs := concurrently(200, func(i int) response {
+			var hdr []string
+			if from != "one address" {
+				hdr = []string{"X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", i/200, i%200+1)}
+			}
+			return b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "guess" + strconv.Itoa(i)}, hdr...)
+		})
+		st := statuses(rs)
+		t.Logf("200 concurrent guesses from %s: %v", from, st)
+		if checked := st[401]; checked > 11 || st[429]+st[503] < 189 || st[200] != 0 { // 503: the hash queue was full
+			t.Errorf("from %s: %d guesses were checked against the hash (%v); want at most 11", from, checked, st)
+		}
+		if from == "200 addresses" { // from one address, the hash gate may have refused most before they counted
+			wantStatus(t, "the right password after the burst", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"},
+				"X-Forwarded-For", "198.18.9.9"), 429, "too_many_attempts")
+		}
 	}
-	wantStatus(t, "the right password after the burst", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"}), 429, "too_many_attempts")
 
 	// 300 concurrent failures from one address over many accounts: the address cap is 100.
 	e2 := newEnv(t)
 	b2 := e2.browser()
-	rs = concurrently(300, func(i int) response {
+	rs := concurrently(300, func(i int) response {
 		return b2.do("POST", "/users/login/", map[string]any{"account": fmt.Sprintf("nobody%d", i), "password": "a wrong passphrase"})
 	})
-	st = statuses(rs)
+	st := statuses(rs)
 	t.Logf("300 concurrent failures from one address: %v", st)
 	if st[401] > 100 {
 		t.Errorf("%d failures from one address were checked; want at most 100 (%v)", st[401], st)
@@ -330,4 +339,40 @@ func TestAbuse_ConcurrentBinds(t *testing.T) {
 	if _, ids := e.counts(); ids != 0 {
 		t.Errorf("%d identities bound; want none", ids)
 	}
+}
+
+// TestAbuse_IDReuse: a deleted user's token never opens another account. Before: SQLite
+// gave the deleted user's id to the next user and the old token opened the new account.
+// Now ids are never reused (AUTOINCREMENT on SQLite, identity sequences on PostgreSQL),
+// and a token also names its user's creation time, which another user cannot match.
+func TestAbuse_IDReuse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	login := func(u account.User) string {
+		r := e.browser().do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"})
+		if r.status != 200 || r.str("token") == "" {
+			t.Fatalf("login = %d %s", r.status, r.raw)
+		}
+		return r.str("token")
+	}
+	old := e.user("correct horse battery")
+	tok := login(old)
+	wantStatus(t, "the token before the deletion", e.browser().auth(tok).do("GET", "/users/me/", nil), 200, "")
+	if _, err := e.db.SQL().ExecContext(ctx, "DELETE FROM users WHERE id = "+strconv.FormatInt(old.ID, 10)); err != nil {
+		t.Fatal(err)
+	}
+	next := e.user("correct horse battery")
+	if next.ID == old.ID {
+		t.Errorf("the next user was given the deleted user's id %d", old.ID)
+	}
+	wantStatus(t, "the deleted user's token", e.browser().auth(tok).do("GET", "/users/me/", nil), 401, "not_authenticated")
+
+	// Even where a row comes back under an old id (a restored backup, a hand-made row), a
+	// token issued to the earlier user does not fit the later one.
+	u := e.user("correct horse battery")
+	tok = login(u)
+	if _, err := e.db.SQL().ExecContext(ctx, "UPDATE users SET created_at = created_at + 1 WHERE id = "+strconv.FormatInt(u.ID, 10)); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "a token of an earlier user with the same id", e.browser().auth(tok).do("GET", "/users/me/", nil), 401, "not_authenticated")
 }

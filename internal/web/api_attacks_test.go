@@ -464,7 +464,7 @@ func TestJWT_AlgNoneAndExpired(t *testing.T) {
 	key := secret.Derive(testSecret, "jwt")
 	now := time.Now()
 	claims := func(exp time.Time) jwt.MapClaims {
-		return jwt.MapClaims{"iss": "renran", "aud": "renran-api", "sub": strconv.FormatInt(u.ID, 10), "iat": now.Add(-2 * time.Hour).Unix(), "exp": exp.Unix(), "jti": "x", "ver": 1}
+		return jwt.MapClaims{"iss": "renran", "aud": "renran-api", "sub": strconv.FormatInt(u.ID, 10), "iat": now.Add(-2 * time.Hour).Unix(), "exp": exp.Unix(), "jti": "x", "ver": 1, "uct": u.CreatedAt.UnixMilli()}
 	}
 	sign := func(m jwt.SigningMethod, k any, c jwt.MapClaims) string {
 		tok := jwt.NewWithClaims(m, c)
