@@ -25,6 +25,7 @@ const (
 	Upstream                     // 502: QQ (or another provider) answered an error
 	UpstreamTimeout              // 504: QQ did not answer in time
 	Unavailable                  // 503: the database or the short-lived store is unreachable, with RetryAfter
+	Misdirected                  // 421: the request names a host this site is not
 )
 
 // Error is a failure a person can act on: a stable code for machines and a Chinese
@@ -75,6 +76,7 @@ var (
 	ErrUnsupportedMedia   = newErr(Unsupported, "unsupported_media_type", "请求需使用 Content-Type: application/json")
 	ErrNotFound           = newErr(NotFound, "not_found", "页面或接口不存在")
 	ErrMethodNotAllowed   = newErr(MethodNotAllowed, "method_not_allowed", "不支持该请求方法")
+	ErrUnknownHost        = newErr(Misdirected, "unknown_host", "请求的网址不属于本站，请从本站首页进入")
 	ErrOriginForbidden    = newErr(Forbidden, "origin_forbidden", "不允许从其他网站发起该请求")
 	ErrInternal           = newErr(Internal, "internal", "服务器内部错误，请稍后再试")
 	ErrUnauthenticated    = newErr(Unauthorized, "not_authenticated", "请先登录")

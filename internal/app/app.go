@@ -91,15 +91,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set RENRAN_ADDR to another address)", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           svc.Handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv, lim := NewHTTPServer(cfg, svc.Handler, log)
 	var metricsLn net.Listener
 	if cfg.MetricsAddr != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
@@ -121,6 +113,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		shortLived = "Redis, key prefix " + cfg.RedisPrefix
 	}
 	fmt.Fprintf(stdout, "renran: database %s; short-lived records %s\n", engine, shortLived)
+	fmt.Fprintf(stdout, "renran: at most %d connections, %d per address\n", lim.MaxTotal, lim.MaxPerAddr)
 	if metricsLn != nil {
 		fmt.Fprintf(stdout, "renran: metrics on http://%s/metrics\n", metricsLn.Addr())
 	}
@@ -172,8 +165,8 @@ func devSecret(dir string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		s := strings.TrimSpace(string(b))
-		if len(s) < 32 {
-			return nil, fmt.Errorf("%s holds fewer than 32 bytes: delete it to make a new one", path)
+		if why := config.WeakSecret([]byte(s)); why != "" {
+			return nil, fmt.Errorf("the development secret in %s %s: delete the file to make a new one", path, why)
 		}
 		return []byte(s), nil
 	}

@@ -117,6 +117,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	deps := web.Deps{
 		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
+		AllowedHosts: cfg.AllowedHosts,
 	}
 	if !cfg.Production {
 		deps.Outbox = s.Outbox

@@ -6,10 +6,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,7 +38,7 @@ var Variables = []Var{
 	{"RENRAN_DATABASE_TIMEOUT", "longest a database call may take before the request gets 503", "5s"},
 	{"RENRAN_REDIS_URL", "`redis://…` or `rediss://…`; empty means in-process (one instance only). Required with PostgreSQL", "empty"},
 	{"RENRAN_REDIS_PREFIX", "prefix of every Redis key, so that two sites can share a Redis", "renran:"},
-	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 bytes, the same on every instance", "development on SQLite: generated once, kept in the data folder"},
+	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 random bytes (typed patterns are refused), the same on every instance", "development on SQLite: generated once, kept in the data folder"},
 	{"RENRAN_METRICS_ADDR", "where `/metrics` (Prometheus) listens, or `off`; keep it private", "127.0.0.1:9464"},
 	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
@@ -48,6 +50,9 @@ var Variables = []Var{
 	{"RENRAN_RATE_LIMITS", "`on`, or `off` for load tests (development only)", "on"},
 	{"RENRAN_TRUSTED_PROXIES", "proxy addresses/CIDRs whose `X-Forwarded-For` is believed", "empty: the peer address is the client"},
 	{"RENRAN_CORS_ORIGINS", "other front-end origins allowed to call the API with credentials", "empty"},
+	{"RENRAN_ALLOWED_HOSTS", "production: other `Host` names the site answers to, besides the public URL's (requests naming any other host get 421)", "empty"},
+	{"RENRAN_MAX_CONNS", "most open client connections; past it the longest-idle one is closed for a new one", "the descriptor limit less 256"},
+	{"RENRAN_MAX_CONNS_PER_ADDR", "most open connections from one address (IPv6: one /64); trusted proxies count only in the total; 0 for none", "256"},
 }
 
 // Config is the loaded configuration.
@@ -75,6 +80,9 @@ type Config struct {
 	RateLimits     bool
 	TrustedProxies []netip.Prefix
 	CORSOrigins    []string // normalised scheme://host[:port]
+	AllowedHosts   []string // production: lower-case host[:port] the site answers to; nil in development (any)
+	MaxConns       int      // 0: the descriptor limit less a reserve
+	MaxConnsPerIP  int      // 0: none
 }
 
 // Secure reports whether cookies must be Secure with the __Host- prefix (https public URL).
@@ -112,6 +120,18 @@ func Load(getenv func(string) string) (Config, error) {
 	var c Config
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	getInt := func(name string, def, lo, hi int) int {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			bad("%s=%q: want a whole number from %d to %d", name, v, lo, hi)
+			return def
+		}
+		return n
+	}
 
 	switch env := get("RENRAN_ENV", "development"); env {
 	case "development":
@@ -171,8 +191,8 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("RENRAN_DATABASE_URL is PostgreSQL but RENRAN_REDIS_URL is empty: set RENRAN_REDIS_URL (redis://…) so that instances share short-lived records")
 	}
 	if k := getenv("RENRAN_SECRET_KEY"); k != "" {
-		if len(k) < 32 {
-			bad("RENRAN_SECRET_KEY is %d bytes: it must be at least 32", len(k))
+		if why := WeakSecret([]byte(k)); why != "" {
+			bad("RENRAN_SECRET_KEY %s: use at least 32 random bytes, e.g. the output of openssl rand -hex 32", why)
 		}
 		c.SecretKey = []byte(k)
 	} else if c.Production {
@@ -273,6 +293,18 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.CORSOrigins = append(c.CORSOrigins, ou.Scheme+"://"+strings.ToLower(ou.Host))
 	}
+	c.MaxConns = getInt("RENRAN_MAX_CONNS", 0, 16, 10_000_000)
+	c.MaxConnsPerIP = getInt("RENRAN_MAX_CONNS_PER_ADDR", 256, 0, 10_000_000)
+	if c.Production {
+		c.AllowedHosts = []string{strings.ToLower(c.PublicURL.Host)}
+		for _, h := range splitList(getenv("RENRAN_ALLOWED_HOSTS")) {
+			if strings.ContainsAny(h, "/@?#") {
+				bad("RENRAN_ALLOWED_HOSTS: %q is not a host name like m.example.com", h)
+				continue
+			}
+			c.AllowedHosts = append(c.AllowedHosts, strings.ToLower(h))
+		}
+	}
 	if c.Production {
 		if !c.Secure() {
 			bad("RENRAN_PUBLIC_URL must be https in production")
@@ -292,4 +324,59 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// WeakSecret says why a secret is too weak to sign and seal with, or "" when it is not:
+// fewer than 32 bytes, blank, a short pattern repeated, a quarter of its three-byte pieces
+// seen before (a word typed twice), mostly a run like abcdef or 123456,
+// or, estimated from its character frequencies, under 80 bits. The estimate is generous to
+// real random strings (32 random hex digits, 128 bits, pass) and stops the keys people
+// type: 32 × a, 32 spaces, "0123456789abcdef" twice, the alphabet.
+func WeakSecret(k []byte) string {
+	if len(k) < 32 {
+		return fmt.Sprintf("is %d bytes: it must be at least 32", len(k))
+	}
+	if len(strings.TrimSpace(string(k))) == 0 {
+		return "is blank"
+	}
+	for p := 1; p <= len(k)/2; p++ {
+		repeats := true
+		for i := p; i < len(k) && repeats; i++ {
+			repeats = k[i] == k[i-p]
+		}
+		if repeats {
+			return fmt.Sprintf("repeats a %d-byte pattern", p)
+		}
+	}
+	grams := map[string]bool{}
+	for i := 0; i+3 <= len(k); i++ {
+		grams[string(k[i:i+3])] = true
+	}
+	if n := len(k) - 2; len(grams)*4 < n*3 {
+		return "repeats itself"
+	}
+	runs := 0
+	for i := 1; i < len(k); i++ {
+		if d := int(k[i]) - int(k[i-1]); d == 1 || d == -1 {
+			runs++
+		}
+	}
+	if runs*2 > len(k) {
+		return "is mostly a run of consecutive characters"
+	}
+	var freq [256]int
+	for _, b := range k {
+		freq[b]++
+	}
+	bits := 0.0
+	for _, f := range freq {
+		if f > 0 {
+			p := float64(f) / float64(len(k))
+			bits -= float64(f) * math.Log2(p)
+		}
+	}
+	if bits < 80 {
+		return fmt.Sprintf("looks like about %.0f bits of randomness: it needs at least 80", bits)
+	}
+	return ""
 }

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
@@ -22,7 +25,7 @@ func TestDevelopmentDefaults(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	prod := map[string]string{
-		"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": strings.Repeat("k", 32),
+		"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": key,
 		"RENRAN_QQ_APP_ID": "102000000", "RENRAN_QQ_APP_KEY": "real", "RENRAN_CAPTCHA": "dev", "RENRAN_SMS": "dev", "RENRAN_MAIL": "dev",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
@@ -61,6 +64,18 @@ func TestRefusals(t *testing.T) {
 		{"database timeout too long", map[string]string{"RENRAN_DATABASE_TIMEOUT": "2h"}, "RENRAN_DATABASE_TIMEOUT"},
 		{"database timeout not a duration", map[string]string{"RENRAN_DATABASE_TIMEOUT": "5"}, "RENRAN_DATABASE_TIMEOUT"},
 		{"metrics address", map[string]string{"RENRAN_METRICS_ADDR": "9464"}, "RENRAN_METRICS_ADDR"},
+		{"a typed secret in production", with(prod, "RENRAN_SECRET_KEY", strings.Repeat(" ", 32)), "RENRAN_SECRET_KEY is blank"},
+		{"an allowed host with a path", with(prod, "RENRAN_ALLOWED_HOSTS", "m.renran.example, https://x/"), "RENRAN_ALLOWED_HOSTS"},
+		{"max conns not a number", map[string]string{"RENRAN_MAX_CONNS": "many"}, "RENRAN_MAX_CONNS"},
+		{"max conns too few", map[string]string{"RENRAN_MAX_CONNS": "3"}, "RENRAN_MAX_CONNS"},
+		{"per-address conns negative", map[string]string{"RENRAN_MAX_CONNS_PER_ADDR": "-1"}, "RENRAN_MAX_CONNS_PER_ADDR"},
+	}
+	c, _ := Load(env(with(prod, "RENRAN_ALLOWED_HOSTS", "M.Renran.example,www.renran.example")))
+	if strings.Join(c.AllowedHosts, " ") != "renran.example m.renran.example www.renran.example" {
+		t.Errorf("AllowedHosts = %q", c.AllowedHosts)
+	}
+	if c, _ := Load(env(nil)); c.AllowedHosts != nil || c.MaxConnsPerIP != 256 || c.MaxConns != 0 {
+		t.Errorf("development: AllowedHosts %q, MaxConnsPerIP %d, MaxConns %d; want any host, 256, auto", c.AllowedHosts, c.MaxConnsPerIP, c.MaxConns)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +89,7 @@ func TestRefusals(t *testing.T) {
 
 const (
 	pg  = "postgres://renran@db.internal:5432/renran"
-	key = "0123456789abcdef0123456789abcdef"
+	key = "kR3v9Qm2Lx8Pz4Tn7Wb1Yc6Hd5Jf0GsE"
 )
 
 func TestProductionStorage(t *testing.T) {
@@ -126,5 +141,39 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		if !strings.Contains(string(src), `"`+v.Name+`"`) {
 			t.Errorf("config.go never reads %s", v.Name)
 		}
+	}
+}
+
+// TestWeakSecret: the secrets people type are refused, random ones of 32 bytes and more
+// pass (issue 14: 32 × a and 32 spaces were accepted).
+func TestWeakSecret(t *testing.T) {
+	weak := map[string]string{
+		"short":                   "short",
+		"32 × a":                  strings.Repeat("a", 32),
+		"32 spaces":               strings.Repeat(" ", 32),
+		"tabs and newlines":       strings.Repeat("\t\n", 20),
+		"a pattern repeated":      strings.Repeat("0123456789abcdef", 2),
+		"a word repeated":         strings.Repeat("renran", 8),
+		"the alphabet":            "abcdefghijklmnopqrstuvwxyz0123456789",
+		"a keyboard run and back": "1234567890987654321012345678909876",
+		"few characters":          "abababababbabababababaabababbababa",
+		"a phrase":                "passwordpasswordpassword12345678",
+	}
+	for name, k := range weak {
+		if WeakSecret([]byte(k)) == "" {
+			t.Errorf("WeakSecret(%s %q) = \"\", want a reason", name, k)
+		}
+	}
+	for i := range 1000 {
+		b := make([]byte, 24)
+		rand.Read(b)
+		for _, k := range []string{hex.EncodeToString(b[:16]), base64.StdEncoding.EncodeToString(b)} { // 128 and 192 bits
+			if why := WeakSecret([]byte(k)); why != "" {
+				t.Fatalf("sample %d: WeakSecret(%q) = %q for a random secret", i, k, why)
+			}
+		}
+	}
+	if _, err := Load(func(k string) string { return map[string]string{"RENRAN_SECRET_KEY": strings.Repeat("a", 32)}[k] }); err == nil || !strings.Contains(err.Error(), "RENRAN_SECRET_KEY repeats") {
+		t.Errorf("Load with 32 × a: %v; want the secret refused", err)
 	}
 }

@@ -1,12 +1,17 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -375,4 +380,102 @@ func TestAbuse_IDReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStatus(t, "a token of an earlier user with the same id", e.browser().auth(tok).do("GET", "/users/me/", nil), 401, "not_authenticated")
+}
+
+// holdIdle opens n keep-alive connections from the local address from (127.0.0.x), sends
+// one request on each and keeps it open, idle. It returns the connections whose request
+// was answered.
+func holdIdle(t *testing.T, e *env, from string, n int) []net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	host := strings.TrimPrefix(e.url, "http://")
+	var held []net.Conn
+	for range n {
+		c, err := d.Dial("tcp", host)
+		if err != nil {
+			t.Fatalf("dial from %s: %v", from, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			continue // closed to make room before it was served
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c.SetDeadline(time.Time{})
+		held = append(held, c)
+	}
+	return held
+}
+
+// stillOpen counts the connections the server has not closed.
+func stillOpen(cs []net.Conn) int {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Go(func() {
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			var b [1]byte
+			if _, err := c.Read(b[:]); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					n.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return int(n.Load())
+}
+
+// visit is a new visitor's request on a fresh connection from the local address from.
+func visit(t *testing.T, e *env, from string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext,
+		DisableKeepAlives: true,
+	}}
+	resp, err := c.Get(e.url + "/healthz")
+	if err != nil {
+		t.Fatalf("a new visitor from %s: %v", from, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("a new visitor from %s: %d", from, resp.StatusCode)
+	}
+}
+
+// TestAbuse_IdleConnections: idle keep-alive connections cannot starve new visitors.
+// Before: about 20,000 idle connections took every descriptor and new visitors timed out
+// until the idle timeout; every connection opened here stayed open. Now one address holds
+// at most RENRAN_MAX_CONNS_PER_ADDR and all together RENRAN_MAX_CONNS; past either, the
+// longest-idle connection is closed to make room, so the newcomer is served.
+func TestAbuse_IdleConnections(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) {
+		o.vars = map[string]string{"RENRAN_MAX_CONNS": "200", "RENRAN_MAX_CONNS_PER_ADDR": "50"}
+	})
+	one := holdIdle(t, e, "127.0.0.2", 150)
+	if open := stillOpen(one); open > 50 {
+		t.Errorf("one address holds %d idle connections; want at most 50", open)
+	}
+	visit(t, e, "127.0.0.2") // the same address: its oldest idle connection makes room
+	visit(t, e, "127.0.0.3")
+
+	var many []net.Conn
+	for i := range 8 {
+		many = append(many, holdIdle(t, e, fmt.Sprintf("127.0.1.%d", i+1), 50)...)
+	}
+	visit(t, e, "127.0.0.4")
+	open := stillOpen(append(one, many...))
+	evicted, refused := e.conns.Stats()
+	t.Logf("150 idle from one address, then 400 from 8: %d still open, %d closed to make room, %d refused", open, evicted, refused)
+	if open > 200 || e.conns.Open() > 200 {
+		t.Errorf("%d idle connections open (the server tracks %d); want at most 200", open, e.conns.Open())
+	}
+	if evicted < 300 {
+		t.Errorf("%d connections closed to make room; want the 350 over the limits", evicted)
+	}
 }

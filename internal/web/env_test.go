@@ -21,6 +21,7 @@ import (
 	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/app"
 	"github.com/renran/accounts/internal/config"
+	"github.com/renran/accounts/internal/connlimit"
 	"github.com/renran/accounts/internal/outbox"
 	"github.com/renran/accounts/internal/password"
 	"github.com/renran/accounts/internal/store"
@@ -35,7 +36,7 @@ const (
 	testAppKey = "test-app-key"
 )
 
-var testSecret = []byte("test-secret-test-secret-test-secret!")
+var testSecret = []byte("web-test-secret-Vq8Lr2Kx9Pm4Tz7Nw1Yb")
 
 var fastHash = password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
@@ -51,6 +52,7 @@ type env struct {
 	svc    *account.Service
 	hasher *password.Hasher
 	logs   *testenv.SyncBuffer
+	conns  *connlimit.Limiter
 }
 
 type envOptions struct {
@@ -60,7 +62,8 @@ type envOptions struct {
 	now       func() time.Time // a fake clock for the service and the short-lived store
 	proxy     bool             // 127.0.0.1 is a trusted proxy: X-Forwarded-For names the client
 	captcha   account.Captcha
-	realHash  bool // the production Argon2id parameters instead of fastHash
+	realHash  bool              // the production Argon2id parameters instead of fastHash
+	vars      map[string]string // more RENRAN_* variables
 }
 
 // backendVar, when set to sharedBackend in the environment, makes every env run on
@@ -99,12 +102,18 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 		"RENRAN_PUBLIC_URL": siteURL, "RENRAN_DATA_DIR": t.TempDir(), "RENRAN_SECRET_KEY": string(testSecret),
 		"RENRAN_QQ_APP_ID": testAppID, "RENRAN_QQ_APP_KEY": testAppKey, "RENRAN_QQ_BASE_URL": emu.URL,
 		"RENRAN_QQ_REDIRECT_URL": redirect, "RENRAN_METRICS_ADDR": "off",
+		// Every test client is 127.0.0.1 and some send hundreds of requests at once; the
+		// per-address connection limit has its own test (TestAbuse_IdleConnections).
+		"RENRAN_MAX_CONNS_PER_ADDR": "0",
 	}
 	if o.noLimits {
 		vars["RENRAN_RATE_LIMITS"] = "off"
 	}
 	if o.proxy {
 		vars["RENRAN_TRUSTED_PROXIES"] = "127.0.0.1"
+	}
+	for k, v := range o.vars {
+		vars[k] = v
 	}
 	if onSharedBackend() {
 		if o.now != nil {
@@ -129,13 +138,14 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = built.Handler
+	srv, lim := app.NewHTTPServer(cfg, built.Handler, log)
+	ts.Config = srv
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
 		built.Close()
 	})
-	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs}
+	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim}
 }
 
 // user makes an account with a password.

@@ -145,6 +145,7 @@ var statuses = map[account.Kind]int{
 	account.Upstream:         http.StatusBadGateway,
 	account.UpstreamTimeout:  http.StatusGatewayTimeout,
 	account.Unavailable:      http.StatusServiceUnavailable,
+	account.Misdirected:      http.StatusMisdirectedRequest,
 }
 
 type errorBody struct {

@@ -86,6 +86,38 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 	})
 }
 
+// withHosts refuses a request whose Host is not one of the site's (production): links,
+// redirects and cookies are built for the public URL, and a page served under a host an
+// attacker points at this server must not be one of them. The health checks answer any
+// host, since load balancers probe by address.
+func (s *Server) withHosts(next http.Handler) http.Handler {
+	if s.hosts == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hosts[canonicalHost(r.Host, s.secure)] && r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+			s.writeError(w, r, account.ErrUnknownHost)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalHost lower-cases a Host value and drops a trailing dot and the scheme's
+// default port, so that every spelling of the public host matches it.
+func canonicalHost(h string, https bool) string {
+	h = strings.ToLower(h)
+	if https {
+		h = strings.TrimSuffix(h, ":443")
+	} else {
+		h = strings.TrimSuffix(h, ":80")
+	}
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		return net.JoinHostPort(strings.TrimSuffix(host, "."), port)
+	}
+	return strings.TrimSuffix(h, ".")
+}
+
 // withHeaders sets the security headers every answer carries. Pages that need more (a
 // CSP allowing their own scripts) set their own.
 func (s *Server) withHeaders(next http.Handler) http.Handler {

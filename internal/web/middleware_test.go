@@ -49,3 +49,39 @@ func TestClientIP(t *testing.T) {
 		}
 	}
 }
+
+// TestHostCheck: in production a request naming another host is refused (issue 14: any
+// Host was believed), every spelling of the public host and the configured extra names
+// pass, and the health checks answer any host.
+func TestHostCheck(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	s := &Server{log: slog.New(slog.DiscardHandler), secure: true, hosts: map[string]bool{}}
+	for _, h := range []string{"renran.example", "m.renran.example"} {
+		s.hosts[canonicalHost(h, true)] = true
+	}
+	h := s.withHosts(ok)
+	tests := []struct {
+		host, path string
+		want       int
+	}{
+		{"renran.example", "/login", 204},
+		{"RENRAN.example:443", "/users/login/", 204},
+		{"renran.example.", "/", 204},
+		{"m.renran.example", "/", 204},
+		{"evil.example", "/login", 421},
+		{"renran.example:8443", "/login", 421},
+		{"renran.example.evil.example", "/", 421},
+		{"", "/", 421},
+		{"10.0.0.5:8000", "/healthz", 204},
+		{"10.0.0.5:8000", "/readyz", 204},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", tt.path, nil)
+		r.Host = tt.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != tt.want || (tt.want == 421 && !strings.Contains(rec.Body.String(), `"error":"unknown_host"`)) {
+			t.Errorf("Host %q %s = %d %s, want %d", tt.host, tt.path, rec.Code, rec.Body, tt.want)
+		}
+	}
+}

@@ -34,6 +34,9 @@ type Deps struct {
 	CallbackPath string
 	// Requests, when set, is told of every answered request (for /metrics).
 	Requests RequestObserver
+	// AllowedHosts, when set (production), are the Host values (lower case, host[:port])
+	// the site answers to; any other gets 421, except the health checks.
+	AllowedHosts []string
 }
 
 // RequestObserver counts answered requests; route is the mux pattern that matched
@@ -56,6 +59,7 @@ type Server struct {
 	qqemu    http.Handler
 	handler  http.Handler
 	requests RequestObserver
+	hosts    map[string]bool // nil: any
 
 	qqAvatarOrigin string
 	callbackPath   string
@@ -75,12 +79,18 @@ func NewServer(d Deps) *Server {
 	for _, o := range d.CORSOrigins {
 		s.cors[o] = true
 	}
+	if len(d.AllowedHosts) > 0 {
+		s.hosts = map[string]bool{}
+		for _, h := range d.AllowedHosts {
+			s.hosts[canonicalHost(h, d.Secure)] = true
+		}
+	}
 	if s.callbackPath == "" {
 		s.callbackPath = "/oauth/qq/callback"
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.withRequestLog(s.withRecover(s.withHeaders(s.mux)))
+	s.handler = s.withRequestLog(s.withRecover(s.withHeaders(s.withHosts(s.mux))))
 	return s
 }
 
