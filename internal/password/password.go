@@ -1,5 +1,7 @@
 // Package password hashes passwords with argon2id and holds the password policy. It knows
-// nothing about users. Imports: the standard library and x/crypto/argon2.
+// nothing about users. Imports: the standard library, x/crypto/argon2 and x/text's NFC.
+//
+//go:generate go run ./gencommon
 package password
 
 import (
@@ -15,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Params are argon2id parameters. Defaults are OWASP's first setting: 19 MiB, 2 passes,
@@ -48,13 +51,15 @@ func NewHasher(p Params, concurrency int) *Hasher {
 	return h
 }
 
-// Hash returns the PHC string of pw: $argon2id$v=19$m=…,t=…,p=…$salt$key.
+// Hash returns the PHC string of pw in Unicode NFC: $argon2id$v=19$m=…,t=…,p=…$salt$key.
+// NFC first, so that the same password typed on a keyboard that composes (é as one code
+// point) and one that does not (e and a combining accent) is the same password.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
 	defer h.release()
-	return h.hash(pw), nil
+	return h.hash(norm.NFC.String(pw)), nil
 }
 
 func (h *Hasher) hash(pw string) string {
@@ -68,9 +73,10 @@ func (h *Hasher) hash(pw string) string {
 		enc.EncodeToString(salt), enc.EncodeToString(key))
 }
 
-// Verify reports whether pw matches the PHC string phc. An empty phc (no account, or an
-// account without a password) is checked against a dummy hash, so it costs the same time.
-// rehash says the hash used other parameters than the current ones.
+// Verify reports whether pw, in NFC, matches the PHC string phc. An empty phc (no account,
+// or an account without a password) is checked against a dummy hash, so it costs the same
+// time. rehash says the hash should be made again: other parameters than the current ones,
+// or a hash of the password as typed from before passwords were normalised.
 func (h *Hasher) Verify(ctx context.Context, phc, pw string) (ok, rehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
@@ -84,10 +90,22 @@ func (h *Hasher) Verify(ctx context.Context, phc, pw string) (ok, rehash bool, e
 	if err != nil {
 		return false, false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
-	ok = subtle.ConstantTimeCompare(got, key) == 1 && phc != ""
+	match := func(s string) bool {
+		got := argon2.IDKey([]byte(s), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		return subtle.ConstantTimeCompare(got, key) == 1 && phc != ""
+	}
 	rehash = p.Memory != h.p.Memory || p.Time != h.p.Time || p.Threads != h.p.Threads || uint32(len(key)) != h.p.KeyLen
-	return ok, rehash, nil
+	nfc := norm.NFC.String(pw)
+	if match(nfc) {
+		return true, rehash, nil
+	}
+	// The upgrade path: a hash made before passwords were normalised holds the bytes as
+	// typed. Only a password that NFC changes can differ, so only then is there a second
+	// try (for every account alike, the dummy included); a match is rehashed in NFC.
+	if nfc != pw && match(pw) {
+		return true, true, nil
+	}
+	return false, false, nil
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
@@ -157,12 +175,14 @@ var common = func() map[string]struct{} {
 	return m
 }()
 
-// Check applies the policy: 8–128 characters, not a common password, not one of the
-// user's own identifiers (personal: username, mobile, nickname…).
+// Check applies the policy to pw in NFC: 8–128 characters, not a common password (the
+// list, or a shape no list needs to spell out), not one of the user's own identifiers
+// (personal: username, mobile, nickname…).
 func Check(pw string, personal ...string) error {
 	if !utf8.ValidString(pw) {
 		return ErrInvalid
 	}
+	pw = norm.NFC.String(pw)
 	n := utf8.RuneCountInString(pw)
 	if n < MinLen {
 		return ErrTooShort
@@ -171,13 +191,85 @@ func Check(pw string, personal ...string) error {
 		return ErrTooLong
 	}
 	lower := strings.ToLower(pw)
-	if _, ok := common[lower]; ok {
+	if _, ok := common[lower]; ok || commonShape(lower) {
 		return ErrCommon
 	}
 	for _, p := range personal {
-		if p != "" && strings.EqualFold(strings.TrimSpace(p), strings.TrimSpace(pw)) {
+		if p != "" && strings.EqualFold(strings.TrimSpace(norm.NFC.String(p)), strings.TrimSpace(pw)) {
 			return ErrPersonal
 		}
 	}
 	return nil
+}
+
+// commonShape reports the shapes of guessable passwords of any length: at most two
+// different characters (qqqqqqqq, 11112222), a short unit repeated (12121212, abcabcabc),
+// a straight run up or down (12345678, 1234567890, hgfedcba), a date (19900101), or digits
+// that read the same backwards (12344321).
+func commonShape(pw string) bool {
+	r := []rune(pw)
+	distinct := map[rune]bool{}
+	for _, c := range r {
+		distinct[c] = true
+	}
+	if len(distinct) <= 2 {
+		return true
+	}
+	for p := 1; p <= 4 && p <= len(r)/2; p++ {
+		repeats := true
+		for i := p; i < len(r) && repeats; i++ {
+			repeats = r[i] == r[i-p]
+		}
+		if repeats {
+			return true
+		}
+	}
+	if run(r, 1) || run(r, -1) {
+		return true
+	}
+	return isDate(pw) || digitPalindrome(pw)
+}
+
+// digitPalindrome reports digits that read the same backwards: 12344321, 1234554321.
+func digitPalindrome(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' || s[i] != s[len(s)-1-i] {
+			return false
+		}
+	}
+	return true
+}
+
+// run reports whether every character is the one before it plus step (digits wrap: 890).
+func run(r []rune, step rune) bool {
+	for i := 1; i < len(r); i++ {
+		d := r[i] - r[i-1]
+		digits := r[i] >= '0' && r[i] <= '9' && r[i-1] >= '0' && r[i-1] <= '9'
+		if d != step && !(digits && (d == -9*step)) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDate reports an 8-digit YYYYMMDD date of 1900–2099: a birthday.
+func isDate(s string) bool {
+	if len(s) != 8 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	y, m, d := atoi(s[:4]), atoi(s[4:6]), atoi(s[6:])
+	return y >= 1900 && y <= 2099 && m >= 1 && m <= 12 && d >= 1 && d <= 31
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

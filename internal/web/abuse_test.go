@@ -479,3 +479,18 @@ func TestAbuse_IdleConnections(t *testing.T) {
 		t.Errorf("%d connections closed to make room; want the 350 over the limits", evicted)
 	}
 }
+
+// TestAbuse_WeakInputs: passwords from the Chinese leaks and the site's name are refused at
+// registration (before: 16 of 80 passed, dearbook, qqqqqqqq, 1234qwer, 1314520520 among
+// them), and a password typed in NFD logs in to the account made with its NFC form
+// (before: it did not match).
+func TestAbuse_WeakInputs(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for _, pw := range []string{"dearbook", "qqqqqqqq", "1234qwer", "1314520520", "woaini1314", "xiazhili", "5201314520",
+		"renran123", "renranzixun", "Renran2026", "19880808", "12344321", "zhang123456", "p@ssw0rd", "iloveyou520"} {
+		wantStatus(t, "register with "+pw, b.do("POST", "/users/", map[string]any{"nickname": "新用户", "mobile": newMobile(), "sms_code": "123456", "password": pw}), 400, "password_too_common")
+	}
+	u := e.user("Caf\u00e9 au lait, s'il vous pla\u00eet")
+	wantStatus(t, "the NFD spelling of the password", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "Cafe\u0301 au lait, s'il vous plai\u0302t"}), 200, "")
+}
