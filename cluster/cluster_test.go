@@ -282,6 +282,20 @@ func TestKilledMidBurst(t *testing.T) {
 	if dangling != 0 {
 		t.Errorf("%d identities point at no user", dangling)
 	}
+	// Every committed change has its audit record, written in the change's transaction
+	// (before: 5 committed writes had none after a kill -9, the journal not yet flushed).
+	var unaudited, unauditedBinds int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users u WHERE u.nickname LIKE '突发%'
+		AND NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.user_id = u.id AND e.event = 'register')`).Scan(&unaudited); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM oauth_identities i
+		WHERE NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.user_id = i.user_id AND e.event = 'qq_bind')`).Scan(&unauditedBinds); err != nil {
+		t.Fatal(err)
+	}
+	if unaudited != 0 || unauditedBinds != 0 {
+		t.Errorf("after SIGKILL, %d registrations and %d QQ bindings have no audit event", unaudited, unauditedBinds)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for nick := range registered {

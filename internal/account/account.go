@@ -79,17 +79,19 @@ type Store interface {
 	// IdentityByOpenID returns a bound identity and its user in one read.
 	IdentityByOpenID(ctx context.Context, provider, appID, openID string) (Identity, User, error)
 	IdentitiesByUser(ctx context.Context, userID int64) ([]Identity, error)
-	CreateUser(ctx context.Context, u User) (User, error)
+	// The writes that change an account take the audit events that record the change and
+	// write them in the same transaction (an event without a user id gets the user's).
+	CreateUser(ctx context.Context, u User, events ...AuditEvent) (User, error)
 	// CreateUserWithIdentity creates the user and binds the identity in one transaction.
-	CreateUserWithIdentity(ctx context.Context, u User, id Identity) (User, Identity, error)
-	BindIdentity(ctx context.Context, id Identity) (Identity, error)
+	CreateUserWithIdentity(ctx context.Context, u User, id Identity, events ...AuditEvent) (User, Identity, error)
+	BindIdentity(ctx context.Context, id Identity, events ...AuditEvent) (Identity, error)
 	UpdateIdentityTokens(ctx context.Context, ids []Identity) error
 	AppendAudit(ctx context.Context, events []AuditEvent) error
-	BumpTokenVersion(ctx context.Context, userID int64) (int64, error)
+	BumpTokenVersion(ctx context.Context, userID int64, events ...AuditEvent) (int64, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 	// RevokeToken records a logged-out token until expires; PurgeRevoked drops the
 	// records of tokens that expired before t.
-	RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time) error
+	RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time, events ...AuditEvent) error
 	PurgeRevoked(ctx context.Context, t time.Time) (int64, error)
 	Ping(ctx context.Context) error
 }

@@ -338,7 +338,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		}
 		return Login{}, err
 	}
-	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID)); err != nil {
+	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID), s.event(u.ID, EventQQBind, in.Client, "existing account")); err != nil {
 		s.obs.QQStep(StepBindFailed)
 		if errors.Is(err, ErrAccountHasQQ) || IsUnavailable(err) {
 			s.giveBack(ctx, in.Handle, rec) // another account may still be bound
@@ -346,7 +346,6 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		return Login{}, err
 	}
 	s.obs.QQStep(StepBindOK)
-	s.audit(u.ID, EventQQBind, in.Client, "existing account")
 	return s.issue(u, SessionTTL, rec.Next)
 }
 
@@ -374,7 +373,8 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 		u.Avatar = rec.Avatar
 	}
 	created, err := s.createWithRetry(u, func(u User) (User, error) {
-		c, _, err := s.store.CreateUserWithIdentity(ctx, u, s.identityFrom(rec, 0))
+		c, _, err := s.store.CreateUserWithIdentity(ctx, u, s.identityFrom(rec, 0),
+			s.event(0, EventRegister, in.Client, "with qq"), s.event(0, EventQQBind, in.Client, "new account"))
 		return c, err
 	})
 	if err != nil {
@@ -385,7 +385,5 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	}
 	consume()
 	s.obs.QQStep(StepRegisterOK)
-	s.audit(created.ID, EventRegister, in.Client, "with qq")
-	s.audit(created.ID, EventQQBind, in.Client, "new account")
 	return s.issue(created, SessionTTL, rec.Next)
 }

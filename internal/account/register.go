@@ -189,12 +189,13 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, next string) (
 	if err != nil {
 		return Login{}, err
 	}
-	created, err := s.createWithRetry(u, func(u User) (User, error) { return s.store.CreateUser(ctx, u) })
+	created, err := s.createWithRetry(u, func(u User) (User, error) {
+		return s.store.CreateUser(ctx, u, s.event(0, EventRegister, in.Client, ""))
+	})
 	if err != nil {
 		return Login{}, err
 	}
 	consume()
-	s.audit(created.ID, EventRegister, in.Client, "")
 	return s.issue(created, SessionTTL, next)
 }
 

@@ -303,29 +303,35 @@ func (s *Service) Me(ctx context.Context, sess Session) (Profile, error) {
 // Logout revokes the session's token, or with all every token of the user.
 func (s *Service) Logout(ctx context.Context, sess Session, all bool, cl Client) error {
 	if all {
-		if _, err := s.store.BumpTokenVersion(ctx, sess.User.ID); err != nil {
+		if _, err := s.store.BumpTokenVersion(ctx, sess.User.ID, s.event(sess.User.ID, EventLogoutAll, cl, "")); err != nil {
 			return fmt.Errorf("account: bump token version: %w", err)
 		}
-		s.audit(sess.User.ID, EventLogoutAll, cl, "")
 		return nil
 	}
 	// Kept a minute past expiry, which covers the verifier's leeway. In the database, not
 	// the short-lived store: a logout must hold on every instance and survive a restart.
 	expires := sess.Claims.ExpiresAt.Add(time.Minute)
-	if err := s.store.RevokeToken(ctx, sess.Claims.ID, sess.User.ID, expires); err != nil {
+	if err := s.store.RevokeToken(ctx, sess.Claims.ID, sess.User.ID, expires, s.event(sess.User.ID, EventLogout, cl, "")); err != nil {
 		return fmt.Errorf("account: revoke token: %w", err)
 	}
-	s.audit(sess.User.ID, EventLogout, cl, "")
 	return nil
 }
 
-// audit queues an event; it never blocks on the database.
+// audit queues an event that records no change (a login, a failure); it never blocks on
+// the database. An event that records a change is written with it (event).
 func (s *Service) audit(userID int64, event string, cl Client, detail string) {
+	e := s.event(userID, event, cl, detail)
+	s.journal.add(journalItem{event: &e})
+}
+
+// event is an audit event for the store to write in the transaction of the change it
+// records; userID 0 means the user the write creates.
+func (s *Service) event(userID int64, event string, cl Client, detail string) AuditEvent {
 	ua := cl.UserAgent
 	if len(ua) > 256 {
 		ua = ua[:256]
 	}
-	s.journal.add(journalItem{event: &AuditEvent{UserID: userID, Event: event, IP: cl.IP, UserAgent: ua, Detail: detail, At: s.now()}})
+	return AuditEvent{UserID: userID, Event: event, IP: cl.IP, UserAgent: ua, Detail: detail, At: s.now()}
 }
 
 // randomToken returns n random bytes, base64url without padding.

@@ -99,15 +99,18 @@ func (db *DB) insertIdentity(ctx context.Context, tx *sql.Tx, id account.Identit
 	return id, err
 }
 
-// BindIdentity binds id to id.UserID. The unique indexes, not a prior check, decide: a
-// second binding of the same openid, or a second QQ for the user, fails with 409.
-func (db *DB) BindIdentity(ctx context.Context, id account.Identity) (account.Identity, error) {
+// BindIdentity binds id to id.UserID, with the audit events in the same transaction. The
+// unique indexes, not a prior check, decide: a second binding of the same openid, or a
+// second QQ for the user, fails with 409.
+func (db *DB) BindIdentity(ctx context.Context, id account.Identity, events ...account.AuditEvent) (account.Identity, error) {
 	db.stamp(&id.CreatedAt, &id.UpdatedAt)
 	var out account.Identity
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		out, err = db.insertIdentity(ctx, tx, id)
-		return err
+		if out, err = db.insertIdentity(ctx, tx, id); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, id.UserID, events)
 	})
 	if err != nil {
 		return account.Identity{}, db.fail("bind identity", err)
@@ -136,24 +139,36 @@ func (db *DB) UpdateIdentityTokens(ctx context.Context, ids []account.Identity) 
 
 // AppendAudit writes a batch of audit events in one transaction.
 func (db *DB) AppendAudit(ctx context.Context, events []account.AuditEvent) error {
-	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, db.sql(qInsertAudit))
-		if err != nil {
+	return db.fail("append audit", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return db.insertAudit(ctx, tx, 0, events)
+	}))
+}
+
+// insertAudit writes events inside tx; an event without a user id gets userID (0: none).
+// The events of a change go in the change's own transaction, so that a committed change
+// always has its record, even when the process dies the next instant.
+func (db *DB) insertAudit(ctx context.Context, tx *sql.Tx, userID int64, events []account.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, db.sql(qInsertAudit))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, e := range events {
+		if e.UserID == 0 {
+			e.UserID = userID
+		}
+		var uid any
+		if e.UserID != 0 {
+			uid = e.UserID
+		}
+		if _, err := stmt.ExecContext(ctx, uid, e.Event, e.IP, e.UserAgent, e.Detail, e.At.UnixMilli()); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, e := range events {
-			var uid any
-			if e.UserID != 0 {
-				uid = e.UserID
-			}
-			if _, err := stmt.ExecContext(ctx, uid, e.Event, e.IP, e.UserAgent, e.Detail, e.At.UnixMilli()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return db.fail("append audit", err)
+	}
+	return nil
 }
 
 // AuditEvents lists a user's audit events, oldest first (for the user centre and tests).

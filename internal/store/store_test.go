@@ -289,3 +289,44 @@ func TestSQLiteUpgradeKeepsRowsAndIDs(t *testing.T) {
 		t.Errorf("user 2 after the upgrade = %+v, %v", u, err)
 	}
 }
+
+// TestAuditInTheChangesTransaction: a change's audit events are written with it, and a
+// change that fails leaves none.
+func TestAuditInTheChangesTransaction(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			db := e.open(t)
+			ctx := context.Background()
+			now := time.Now()
+			u, err := db.CreateUser(ctx, storetest.NewUser(), account.AuditEvent{Event: account.EventRegister, IP: "192.0.2.1", At: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := storetest.NewIdentity()
+			id.UserID = u.ID
+			if _, err := db.BindIdentity(ctx, id, account.AuditEvent{UserID: u.ID, Event: account.EventQQBind, At: now}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.BindIdentity(ctx, id, account.AuditEvent{UserID: u.ID, Event: "should_not_exist", At: now}); err == nil {
+				t.Fatal("the same identity bound twice")
+			}
+			if _, err := db.BumpTokenVersion(ctx, u.ID, account.AuditEvent{Event: account.EventLogoutAll, At: now}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.RevokeToken(ctx, "jti-a", u.ID, now.Add(time.Hour), account.AuditEvent{Event: account.EventLogout, At: now}); err != nil {
+				t.Fatal(err)
+			}
+			events, err := db.AuditEvents(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ev := range events {
+				got = append(got, ev.Event)
+			}
+			if strings.Join(got, " ") != "register qq_bind logout_all logout" {
+				t.Errorf("audit events = %v; want register qq_bind logout_all logout (none for the failed bind)", got)
+			}
+		})
+	}
+}

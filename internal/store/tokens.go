@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
+
+	"github.com/renran/accounts/internal/account"
 )
 
 const (
@@ -14,11 +17,14 @@ const (
 // RevokeToken records that the token jti of userID was logged out. The row is kept until
 // the token would have expired (PurgeRevoked drops it then), so the refusal survives a
 // restart and holds on every instance.
-func (db *DB) RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time) error {
-	ctx, cancel := db.op(ctx)
-	defer cancel()
-	_, err := db.w.ExecContext(ctx, db.sql(qRevokeToken), jti, userID, expires.UnixMilli())
-	return db.fail("revoke token", err)
+// The audit events go in the same transaction.
+func (db *DB) RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time, events ...account.AuditEvent) error {
+	return db.fail("revoke token", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.sql(qRevokeToken), jti, userID, expires.UnixMilli()); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	}))
 }
 
 // PurgeRevoked deletes revocations of tokens that expired before t and says how many.

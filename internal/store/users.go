@@ -103,14 +103,17 @@ func (db *DB) insertUser(ctx context.Context, tx *sql.Tx, u account.User) (accou
 	return u, err
 }
 
-// CreateUser inserts a user.
-func (db *DB) CreateUser(ctx context.Context, u account.User) (account.User, error) {
+// CreateUser inserts a user, and in the same transaction the audit events given (those
+// without a user id get the new user's).
+func (db *DB) CreateUser(ctx context.Context, u account.User, events ...account.AuditEvent) (account.User, error) {
 	db.stamp(&u.CreatedAt, &u.UpdatedAt)
 	var out account.User
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		out, err = db.insertUser(ctx, tx, u)
-		return err
+		if out, err = db.insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, out.ID, events)
 	})
 	if err != nil {
 		return account.User{}, db.fail("create user", err)
@@ -118,9 +121,9 @@ func (db *DB) CreateUser(ctx context.Context, u account.User) (account.User, err
 	return out, nil
 }
 
-// CreateUserWithIdentity inserts a user and binds id to it in one transaction: if the
-// binding fails, the user is not created either.
-func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id account.Identity) (account.User, account.Identity, error) {
+// CreateUserWithIdentity inserts a user and binds id to it in one transaction, with the
+// audit events: if the binding fails, the user is not created either.
+func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id account.Identity, events ...account.AuditEvent) (account.User, account.Identity, error) {
 	db.stamp(&u.CreatedAt, &u.UpdatedAt)
 	db.stamp(&id.CreatedAt, &id.UpdatedAt)
 	var outU account.User
@@ -131,8 +134,10 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id acc
 			return err
 		}
 		id.UserID = outU.ID
-		outI, err = db.insertIdentity(ctx, tx, id)
-		return err
+		if outI, err = db.insertIdentity(ctx, tx, id); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, outU.ID, events)
 	})
 	if err != nil {
 		return account.User{}, account.Identity{}, db.fail("create user with identity", err)
@@ -140,12 +145,17 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id acc
 	return outU, outI, nil
 }
 
-// BumpTokenVersion revokes every token of the user and returns the new version.
-func (db *DB) BumpTokenVersion(ctx context.Context, userID int64) (int64, error) {
-	ctx, cancel := db.op(ctx)
-	defer cancel()
+// BumpTokenVersion revokes every token of the user and returns the new version, writing
+// the audit events in the same transaction.
+func (db *DB) BumpTokenVersion(ctx context.Context, userID int64, events ...account.AuditEvent) (int64, error) {
 	var v int64
-	if err := db.w.QueryRowContext(ctx, db.sql(qBumpTokenVersion), db.now().UnixMilli(), userID).Scan(&v); err != nil {
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, db.sql(qBumpTokenVersion), db.now().UnixMilli(), userID).Scan(&v); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	})
+	if err != nil {
 		return 0, db.fail("bump token version", err)
 	}
 	return v, nil
