@@ -68,6 +68,10 @@ type Service struct {
 
 	stop, stopped chan struct{} // housekeeping
 	closeOnce     sync.Once
+
+	readyMu  sync.Mutex
+	readyAt  time.Time // wall clock of the last probe
+	readyErr error
 }
 
 // New returns a Service; Close it to flush the audit journal.
@@ -136,13 +140,35 @@ func (s *Service) housekeeping(period time.Duration) {
 	}
 }
 
-// Ready reports whether the store and the short-lived store answer.
+// readyFor is how long a readiness answer is kept, so that a flood of probes costs one
+// write a period.
+const readyFor = 500 * time.Millisecond
+
+// Ready reports whether the store and the short-lived store answer and take writes.
 func (s *Service) Ready(ctx context.Context) error {
+	s.readyMu.Lock()
+	if !s.readyAt.IsZero() && time.Since(s.readyAt) < readyFor {
+		err := s.readyErr
+		s.readyMu.Unlock()
+		return err
+	}
+	s.readyMu.Unlock()
+	err := s.probe(ctx)
+	s.readyMu.Lock()
+	s.readyAt, s.readyErr = time.Now(), err
+	s.readyMu.Unlock()
+	return err
+}
+
+func (s *Service) probe(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		return fmt.Errorf("account: store: %w", err)
 	}
 	if err := s.kv.Ping(ctx); err != nil {
 		return fmt.Errorf("account: kv: %w", err)
+	}
+	if err := s.kv.Set(ctx, "ready:probe", []byte("1"), time.Minute); err != nil {
+		return fmt.Errorf("account: kv write: %w", err)
 	}
 	return nil
 }

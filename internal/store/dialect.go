@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -95,7 +96,7 @@ var sqliteDialect = dialect{
 func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := mkdirAll(dir); err != nil {
-			return nil, fmt.Errorf("store: create data folder: %w", err)
+			return nil, fmt.Errorf("store: create the data folder %s for %s: %w", dir, path, err)
 		}
 	}
 	// busy_timeout first, so the other pragmas wait for a lock instead of failing;
@@ -131,7 +132,7 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 		}
 		if !isBusy(err) || attempt == 20 || ctx.Err() != nil {
 			w.Close()
-			return nil, err
+			return nil, openProblem(path, err)
 		}
 		time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
 	}
@@ -150,6 +151,43 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// openProblem names the file SQLite could not open or write and, where it can tell, why:
+// SQLite itself says only "unable to open database file (14)".
+func openProblem(path string, err error) error {
+	abs, aerr := filepath.Abs(path)
+	if aerr != nil {
+		abs = path
+	}
+	why := ""
+	dir := filepath.Dir(abs)
+	if fi, serr := os.Stat(abs); serr == nil && fi.IsDir() {
+		why = abs + " is a folder; RENRAN_DATABASE_URL must name a file"
+	} else if serr == nil {
+		if f, oerr := os.OpenFile(abs, os.O_RDWR, 0); oerr != nil {
+			why = fmt.Sprintf("the file cannot be opened for writing (%v): check its owner and mode", oerr)
+		} else {
+			f.Close()
+		}
+	}
+	if why == "" {
+		if f, cerr := os.CreateTemp(dir, ".renran-write-test-*"); cerr != nil {
+			why = fmt.Sprintf("cannot create files in %s (%v): the folder must be writable by this user, for the database and its -wal and -shm files", dir, cerr)
+		} else {
+			name := f.Name()
+			_, werr := f.Write(make([]byte, 64<<10))
+			f.Close()
+			os.Remove(name)
+			if werr != nil {
+				why = fmt.Sprintf("cannot write in %s (%v): is the disk full?", dir, werr)
+			}
+		}
+	}
+	if why == "" {
+		return fmt.Errorf("store: SQLite database %s: %w", abs, err)
+	}
+	return fmt.Errorf("store: SQLite database %s: %w: %s", abs, err, why)
 }
 
 func isBusy(err error) bool {

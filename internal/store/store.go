@@ -188,12 +188,17 @@ func (s readStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, err
 	return s.db.QueryContext(ctx, s.q, args...)
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query and takes a write: one that answers
+// reads but refuses writes (a read-only file or database, a full disk, a standby) fails.
 func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
 	var one int
-	return db.fail("ping", db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return db.fail("ping", err)
+	}
+	_, err := db.w.ExecContext(ctx, db.sql("UPDATE readiness SET checked_at = ? WHERE id = 1"), db.now().UnixMilli())
+	return db.fail("ping: write", err)
 }
 
 type migration struct {

@@ -330,3 +330,28 @@ func TestAuditInTheChangesTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenErrorsNameThePath: a SQLite database that cannot be opened says which file and
+// why (before: "unable to open database file (14)" and nothing else).
+func TestOpenErrorsNameThePath(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "renran.db")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(file, []byte(strings.Repeat("not a database\n", 400)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, path, want string }{
+		{"a folder where the file should be", folder, folder + " is a folder"},
+		{"a file where the folder should be", filepath.Join(file, "renran.db"), "create the data folder " + file},
+		{"not a database", file, file},
+	}
+	for _, tt := range tests {
+		_, err := store.OpenSQLite(context.Background(), tt.path, store.Options{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: OpenSQLite error = %v; want it to say %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -494,3 +494,39 @@ func TestAbuse_WeakInputs(t *testing.T) {
 	u := e.user("Caf\u00e9 au lait, s'il vous pla\u00eet")
 	wantStatus(t, "the NFD spelling of the password", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "Cafe\u0301 au lait, s'il vous plai\u0302t"}), 200, "")
 }
+
+// TestAbuse_ReadyWhenWritesFail: /readyz says 503 while the database answers reads but
+// refuses writes (before: 200 while every write failed, on a read-only or full data
+// folder), and 200 again once writes go through.
+func TestAbuse_ReadyWhenWritesFail(t *testing.T) {
+	if onSharedBackend() {
+		t.Skip("query_only is SQLite's; the PostgreSQL outages are in cluster.TestOutages")
+	}
+	e := newEnv(t)
+	b := e.browser()
+	u := e.user("correct horse battery")
+	wantStatus(t, "ready", b.do("GET", "/readyz", nil), 200, "")
+	ctx := context.Background()
+	if _, err := e.db.SQL().ExecContext(ctx, "PRAGMA query_only = 1"); err != nil { // the one writer connection
+		t.Fatal(err)
+	}
+	waitStatus(t, b, "/readyz", 503)
+	// Reads still work: a login, which changes nothing, is answered.
+	wantStatus(t, "a login while writes fail", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"}), 200, "")
+	if _, err := e.db.SQL().ExecContext(ctx, "PRAGMA query_only = 0"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, b, "/readyz", 200)
+}
+
+// waitStatus asks for path until it answers want (readiness is kept half a second).
+func waitStatus(t *testing.T, b *browser, path string, want int) {
+	t.Helper()
+	var got int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = b.do("GET", path, nil).status; got == want {
+			return
+		}
+	}
+	t.Fatalf("GET %s = %d, want %d", path, got, want)
+}
