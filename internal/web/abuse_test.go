@@ -530,3 +530,42 @@ func waitStatus(t *testing.T, b *browser, path string, want int) {
 	}
 	t.Fatalf("GET %s = %d, want %d", path, got, want)
 }
+
+// TestAbuse_ConflictingFraming: a request with both Content-Length and chunked encoding is
+// answered and its connection closed, so nothing an upstream proxy counted differently is
+// read as a next request (before: the connection stayed open). A normal keep-alive
+// request keeps its connection.
+func TestAbuse_ConflictingFraming(t *testing.T) {
+	e := newEnv(t)
+	host := strings.TrimPrefix(e.url, "http://")
+	send := func(req string) (status int, closed bool) {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, req)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		_, err = br.ReadByte()
+		ne, timeout := err.(net.Error)
+		return resp.StatusCode, !(timeout && ne.Timeout())
+	}
+	body := `{"account":"nobody","password":"a wrong passphrase"}`
+	smuggle := "POST /users/login/ HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+	if status, closed := send(smuggle); !closed {
+		t.Errorf("Content-Length with chunked: %d and the connection stayed open; want it closed", status)
+	}
+	plain := "POST /users/login/ HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if status, closed := send(plain); closed || status != 401 {
+		t.Errorf("a plain request: %d, closed %v; want 401 on a kept connection", status, closed)
+	}
+}

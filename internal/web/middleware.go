@@ -103,6 +103,22 @@ func (s *Server) withHosts(next http.Handler) http.Handler {
 	})
 }
 
+// withFraming closes the connection after answering a request whose body came chunked.
+// A request with both Content-Length and Transfer-Encoding is the request-smuggling shape
+// (a proxy that trusts the length and this server that trusts the chunks disagree on
+// where the next request starts); RFC 9112 §6.1 says to close the connection after it.
+// net/http drops the Content-Length before a handler can see it, so every chunked
+// request closes its connection: browsers and the site's pages send lengths, so this
+// costs them nothing.
+func (s *Server) withFraming(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // canonicalHost lower-cases a Host value and drops a trailing dot and the scheme's
 // default port, so that every spelling of the public host matches it.
 func canonicalHost(h string, https bool) string {

@@ -90,7 +90,7 @@ func NewServer(d Deps) *Server {
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.withRequestLog(s.withRecover(s.withHeaders(s.withHosts(s.mux))))
+	s.handler = s.withRequestLog(s.withRecover(s.withFraming(s.withHeaders(s.withHosts(s.mux)))))
 	return s
 }
 
