@@ -92,6 +92,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return fmt.Errorf("listen on %s: %w (set RENRAN_ADDR to another address)", cfg.Addr, err)
 	}
 	srv, lim := NewHTTPServer(cfg, svc.Handler, log)
+	svc.Metrics.Connections(lim.Open, lim.Stats)
 	var metricsLn net.Listener
 	if cfg.MetricsAddr != "" {
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {

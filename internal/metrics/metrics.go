@@ -120,6 +120,20 @@ func (m *Metrics) JournalPending(fn func() int) {
 	}, func() float64 { return float64(fn()) }))
 }
 
+// Connections reports the client connections open (a gauge) and those closed to make
+// room for newcomers or refused (counters), from the connection limiter.
+func (m *Metrics) Connections(open func() int, stats func() (evicted, refused int64)) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: ns, Name: "connections_open", Help: "Client connections open on the public listener.",
+	}, func() float64 { return float64(open()) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: ns, Name: "connections_evicted_total", Help: "Idle or silent connections closed to make room for a new one (connection limits).",
+	}, func() float64 { e, _ := stats(); return float64(e) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: ns, Name: "connections_refused_total", Help: "New connections closed because no idle one could make room.",
+	}, func() float64 { _, r := stats(); return float64(r) }))
+}
+
 // DB reports the database pool's statistics (go_sql_* series, db_name label).
 func (m *Metrics) DB(db *sql.DB, name string) {
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
