@@ -51,7 +51,7 @@ func (c *cluster) env(addr string) map[string]string {
 		"RENRAN_ADDR": addr, "RENRAN_PUBLIC_URL": c.publicURL, "RENRAN_DATA_DIR": c.t.TempDir(),
 		"RENRAN_DATABASE_URL": c.db, "RENRAN_REDIS_URL": c.redis, "RENRAN_REDIS_PREFIX": c.prefix,
 		"RENRAN_SECRET_KEY": sharedSecret, "RENRAN_QQ_BASE_URL": c.emu.url,
-		"RENRAN_TRUSTED_PROXIES": "127.0.0.1", "RENRAN_METRICS_ADDR": "off",
+		"RENRAN_TRUSTED_PROXIES": "127.0.0.1", "RENRAN_METRICS_ADDR": "off", "RENRAN_CAPTCHA": "off",
 	}
 }
 

@@ -133,7 +133,7 @@ func TestOutages(t *testing.T) {
 	svc := start(t, "renran", addr, "/readyz", []string{"serve"}, map[string]string{
 		"RENRAN_ADDR": addr, "RENRAN_PUBLIC_URL": pub, "RENRAN_DATA_DIR": t.TempDir(),
 		"RENRAN_DATABASE_URL": pg.URL, "RENRAN_REDIS_URL": rd.URL, "RENRAN_SECRET_KEY": sharedSecret,
-		"RENRAN_QQ_BASE_URL": emu.url, "RENRAN_TRUSTED_PROXIES": "127.0.0.1", "RENRAN_METRICS_ADDR": "off",
+		"RENRAN_QQ_BASE_URL": emu.url, "RENRAN_TRUSTED_PROXIES": "127.0.0.1", "RENRAN_METRICS_ADDR": "off", "RENRAN_CAPTCHA": "off",
 		"RENRAN_DATABASE_TIMEOUT": "2s",
 	})
 	base := svc.url

@@ -31,7 +31,8 @@ type site struct {
 
 func startSite(t *testing.T) *site {
 	t.Helper()
-	return &site{url: apptest.Start(t, nil).URL}
+	// The flows here are about the pages and QQ; the captcha has its own (captcha_test.go).
+	return &site{url: apptest.Start(t, map[string]string{"RENRAN_CAPTCHA": "off"}).URL}
 }
 
 var mobileSeq atomic.Int64

@@ -114,6 +114,8 @@ var (
 
 	ErrCaptchaRequired = fieldErr(Invalid, "captcha_required", "ticket", "请先完成人机验证")
 	ErrCaptchaInvalid  = fieldErr(Invalid, "captcha_invalid", "ticket", "人机验证未通过，请重试")
+	// ErrCaptchaUnavailable: the captcha service cannot answer and fail-open is off.
+	ErrCaptchaUnavailable = &Error{Kind: Unavailable, Code: "captcha_unavailable", Message: "人机验证服务暂时不可用，请稍后再试", RetryAfter: 5 * time.Second}
 
 	ErrServiceUnavailable = &Error{Kind: Unavailable, Code: "service_unavailable", Message: "服务暂时不可用，请稍后重试", RetryAfter: 5 * time.Second}
 	ErrServiceBusy        = &Error{Kind: Unavailable, Code: "service_busy", Message: "服务繁忙，请稍后重试", RetryAfter: time.Second}

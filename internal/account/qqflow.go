@@ -330,7 +330,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		}
 		return Login{}, ErrPasswordRequired
 	}
-	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client)
+	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client, s.policy.Bind)
 	if err != nil {
 		s.obs.QQStep(StepBindFailed)
 		if retryable(err) {

@@ -49,7 +49,7 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 	if !purposes[in.Purpose] {
 		return SMSSent{}, ErrPurposeInvalid
 	}
-	if err := s.checkCaptcha(ctx, in.Captcha, in.Client.IP, true); err != nil {
+	if err := s.checkCaptcha(ctx, in.Captcha, in.Client.IP, s.smsNeedsCaptcha(ctx, in.Client.IP)); err != nil {
 		return SMSSent{}, err
 	}
 	if s.limits {

@@ -33,18 +33,21 @@ const (
 
 // Options configure a Service.
 type Options struct {
-	Store    Store
-	KV       KV
-	QQ       *qq.Client
-	SMS      SMS
-	Captcha  Captcha // nil: captcha off
-	Hasher   *password.Hasher
-	Secret   []byte // the master secret; keys per purpose are derived from it
-	Limits   bool   // rate limits on (off only for load tests in development)
-	Logger   *slog.Logger
-	Now      func() time.Time
-	QueueLen int      // audit/journal queue length; 0: 4096
-	Observer Observer // counts for /metrics; nil: none
+	Store   Store
+	KV      KV
+	QQ      *qq.Client
+	SMS     SMS
+	Captcha Captcha // nil: captcha off
+	// CaptchaPolicy says, per action, when a captcha is asked (zero value: the defaults,
+	// after failures for login, always for binding and SMS).
+	CaptchaPolicy CaptchaPolicy
+	Hasher        *password.Hasher
+	Secret        []byte // the master secret; keys per purpose are derived from it
+	Limits        bool   // rate limits on (off only for load tests in development)
+	Logger        *slog.Logger
+	Now           func() time.Time
+	QueueLen      int      // audit/journal queue length; 0: 4096
+	Observer      Observer // counts for /metrics; nil: none
 }
 
 // Service runs the account flows.
@@ -54,6 +57,7 @@ type Service struct {
 	qq      *qq.Client
 	sms     SMS
 	captcha Captcha
+	policy  CaptchaPolicy
 	hasher  *password.Hasher
 	tokens  *token.Issuer
 	box     *secret.Box // seals QQ tokens and pending records
@@ -97,7 +101,7 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, hasher: o.Hasher,
+		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
 	}
@@ -199,7 +203,7 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 	if in.Password == "" {
 		return Login{}, ErrPasswordRequired
 	}
-	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client)
+	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client, s.policy.Login)
 	if err != nil {
 		return Login{}, err
 	}
@@ -213,8 +217,17 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 
 // checkPassword is the credential check shared by password login and binding to an
 // existing account: throttle, captcha, look-up, verify, count failures.
-func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client) (User, error) {
-	release, err := s.hashes.enter(cl.IP) // first: a flood from one address waits on nothing
+func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client, policy Policy) (User, error) {
+	// A captcha that is always asked is checked before anything else: a request without a
+	// valid ticket looks nobody up, counts nothing and hashes nothing.
+	checked := false
+	if policy == PolicyAlways && s.captcha != nil {
+		if err := s.checkCaptcha(ctx, c, cl.IP, true); err != nil {
+			return User{}, err
+		}
+		checked = true
+	}
+	release, err := s.hashes.enter(cl.IP) // a flood from one address waits on nothing
 	if err != nil {
 		return User{}, err
 	}
@@ -238,7 +251,7 @@ func (s *Service) checkPassword(ctx context.Context, account, pw string, c Captc
 	if lookupErr == nil {
 		acctKey = s.keys.accountKey(u.ID)
 	}
-	res, err := s.reserveLogin(ctx, acctKey, cl.IP, c)
+	res, err := s.reserveLogin(ctx, acctKey, cl.IP, c, checked)
 	if err != nil {
 		return User{}, err
 	}

@@ -16,11 +16,11 @@ import (
 // the address and site counters.
 //
 //   - Per account (the user once the identifier resolves, so username, mobile and e-mail
-//     share one budget; the identifier itself otherwise): a captcha from the 6th failure in
+//     share one budget; the identifier itself otherwise): a captcha from the 4th failure in
 //     15 minutes; from the 11th, without a solved captcha, one attempt per back-off period
 //     (1 s, doubling, at most 15 minutes). An attempt with a solved captcha skips the
 //     back-off: an attacker can make the owner solve a captcha, never lock the owner out.
-//   - Per address (IPv4 address, IPv6 /64): a captcha after 20 attempts in an hour that did
+//   - Per address (IPv4 address, IPv6 /64): a captcha after 3 attempts in an hour that did
 //     not succeed, 429 after 100.
 //   - Site-wide: past loginSitePerMinute failed attempts in a minute every login needs a
 //     captcha (429 when captcha is off), with a log line and a metric when it trips.
@@ -28,13 +28,13 @@ import (
 // Password login and binding share the counters, so the bind endpoint is no side door.
 const (
 	acctWindow       = 15 * time.Minute
-	acctCaptchaAfter = 5
+	acctCaptchaAfter = 3
 	acctBackoffAfter = 10
 	backoffBase      = time.Second
 	backoffCap       = 15 * time.Minute
 
 	addrWindow       = time.Hour
-	addrCaptchaAfter = 20
+	addrCaptchaAfter = 3
 	addrLockAfter    = 100
 
 	loginSitePerMinute = 300
@@ -47,7 +47,53 @@ const (
 	smsPerIPDay      = 50
 	smsSitePerHour   = 1000
 	smsSitePerDay    = 5000
+	smsCaptchaAfter  = 3 // codes an address may ask for in an hour without a captcha (policy after-failures)
 )
+
+// Policy says when an action asks for a captcha.
+type Policy string
+
+// The policies (RENRAN_CAPTCHA_LOGIN, RENRAN_CAPTCHA_BIND, RENRAN_CAPTCHA_SMS).
+const (
+	PolicyAlways        Policy = "always"         // every request (the seed's behaviour)
+	PolicyAfterFailures Policy = "after-failures" // login, bind: after 3 failures for the account or the address; SMS: after 3 codes an hour from the address
+)
+
+// CaptchaPolicy is the policy of each protected action.
+type CaptchaPolicy struct {
+	Login, Bind, SMS Policy
+}
+
+func (p CaptchaPolicy) withDefaults() CaptchaPolicy {
+	if p.Login == "" {
+		p.Login = PolicyAfterFailures
+	}
+	if p.Bind == "" {
+		p.Bind = PolicyAlways
+	}
+	if p.SMS == "" {
+		p.SMS = PolicyAlways
+	}
+	return p
+}
+
+// peek reads a counter without counting.
+func (s *Service) peek(ctx context.Context, key string) int64 {
+	v, ok, err := s.kv.Get(ctx, key)
+	if err != nil || !ok {
+		return 0
+	}
+	n, _ := strconv.ParseInt(string(v), 10, 64)
+	return n
+}
+
+// smsNeedsCaptcha applies the SMS policy.
+func (s *Service) smsNeedsCaptcha(ctx context.Context, ip string) bool {
+	if s.policy.SMS == PolicyAlways {
+		return true
+	}
+	return s.peek(ctx, s.keys.smsAddrHour(AddrBucket(ip))) >= smsCaptchaAfter
+}
 
 // AddrBucket is the unit address limits count by: an IPv4 address, or the /64 an IPv6
 // address is in (one subscriber usually holds a whole /64). Anything unparsable counts as
@@ -96,13 +142,28 @@ type loginReservation struct {
 }
 
 // reserveLogin counts the attempt and decides, before any hash, whether it may go on.
-func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c CaptchaAnswer) (*loginReservation, error) {
+// checked says the captcha was already verified (policy always). Under after-failures the
+// counters are first read without counting: an attempt that needs a captcha and has no
+// valid one is refused having touched nothing; concurrent attempts that all read a low
+// count are caught by the same rule after counting.
+func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c CaptchaAnswer, checked bool) (*loginReservation, error) {
 	if !s.limits {
+		if checked {
+			return nil, nil
+		}
 		return nil, s.checkCaptcha(ctx, c, ip, false)
 	}
 	r := &loginReservation{
 		acct: acctKey, gate: acctKey + ":gate", addr: s.keys.loginFailAddr(AddrBucket(ip)),
 		site: s.keys.loginFailSite(),
+	}
+	if s.captcha != nil && !checked {
+		if s.peek(ctx, r.acct) >= acctCaptchaAfter || s.peek(ctx, r.addr) >= addrCaptchaAfter || s.peek(ctx, r.site) >= loginSitePerMinute || c.Ticket != "" {
+			if err := s.checkCaptcha(ctx, c, ip, true); err != nil {
+				return nil, err
+			}
+			checked = true
+		}
 	}
 	na, err := s.incr(ctx, r.addr, addrWindow)
 	if err != nil {
@@ -128,8 +189,10 @@ func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c Captch
 	if s.captcha == nil && nsite > loginSitePerMinute {
 		return nil, errTooManyLogins(s.retryAfter(ctx, r.site, time.Minute))
 	}
-	if err := s.checkCaptcha(ctx, c, ip, needCaptcha); err != nil {
-		return nil, err
+	if !checked {
+		if err := s.checkCaptcha(ctx, c, ip, needCaptcha); err != nil {
+			return nil, err
+		}
 	}
 	solved := s.captcha != nil && c.Ticket != ""
 	if n > acctBackoffAfter && !solved {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/captcha"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/internal/kv"
 	"github.com/renran/accounts/internal/metrics"
@@ -99,8 +100,30 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		return nil, fmt.Errorf("RENRAN_SMS=%q: no such provider", cfg.SMS)
 	}
 
+	// The captcha: the real Tencent client in both modes; in development it is pointed at
+	// the emulator this binary serves under /_dev/captcha/.
+	var captchaEmu *captcha.Emulator
+	verifier := o.Captcha
+	if cfg.Captcha != "off" && verifier == nil {
+		appID, err := captcha.AppIDOf(cfg.CaptchaAppID)
+		if err != nil {
+			return nil, err
+		}
+		verifier = &captcha.Tencent{
+			API: captcha.NewAPI(cfg.CaptchaURL, cfg.TencentID, cfg.TencentKey), AppID: appID, AppSecret: cfg.CaptchaSecret,
+			FailOpen: cfg.CaptchaOpen, Log: o.Logger, OnFailOpen: s.Metrics.CaptchaUndecided,
+		}
+		if cfg.Captcha == "dev" {
+			captchaEmu = &captcha.Emulator{AppID: appID, AppSecret: cfg.CaptchaSecret, SecretID: cfg.TencentID, SecretKey: cfg.TencentKey}
+		}
+	}
+	if cfg.Captcha == "off" && o.Captcha == nil {
+		verifier = nil
+	}
+
 	s.Accounts, err = account.New(account.Options{
-		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: o.Captcha, Hasher: o.Hasher,
+		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: verifier, Hasher: o.Hasher,
+		CaptchaPolicy: account.CaptchaPolicy{Login: account.Policy(cfg.CaptchaPolicy[0]), Bind: account.Policy(cfg.CaptchaPolicy[1]), SMS: account.Policy(cfg.CaptchaPolicy[2])},
 		QQ: qq.New(qq.Config{
 			BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
 			Timeout: o.QQTimeout, UnionID: o.QQUnionID,
@@ -117,7 +140,13 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	deps := web.Deps{
 		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
-		AllowedHosts: cfg.AllowedHosts,
+		AllowedHosts: cfg.AllowedHosts, CaptchaScript: cfg.CaptchaScript,
+	}
+	if verifier != nil {
+		deps.CaptchaAppID = cfg.CaptchaAppID
+	}
+	if captchaEmu != nil {
+		deps.CaptchaEmulator = captchaEmu
 	}
 	if !cfg.Production {
 		deps.Outbox = s.Outbox

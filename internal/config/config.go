@@ -23,6 +23,15 @@ const (
 	DevQQAppKey = "renran-dev-appkey-not-a-secret"
 )
 
+// Development defaults for the built-in captcha emulator and the Tencent Cloud key pair
+// that signs calls to it. Refused in production.
+const (
+	DevCaptchaAppID     = "1900000001"
+	DevCaptchaAppSecret = "renran-dev-captcha-secret"
+	DevTencentSecretID  = "AKIDrenrandevelopment0000"
+	DevTencentSecretKey = "renran-dev-tencentcloud-key"
+)
+
 // Var documents one variable; Variables is the table the README shows.
 type Var struct {
 	Name, Meaning, Default string
@@ -44,7 +53,17 @@ var Variables = []Var{
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
 	{"RENRAN_QQ_REDIRECT_URL", "the callback page URL registered with QQ", "PUBLIC_URL + /oauth/qq/callback"},
 	{"RENRAN_QQ_BASE_URL", "where graph.qq.com is", "development: the built-in emulator; production: https://graph.qq.com"},
-	{"RENRAN_CAPTCHA", "`tencent`, `dev`, or `off` (development only)", "dev"},
+	{"RENRAN_CAPTCHA", "`tencent`, `dev` (the built-in emulator under `/_dev/captcha/`), or `off` (development only)", "dev"},
+	{"RENRAN_CAPTCHA_LOGIN", "when password login asks for a captcha: `after-failures` (3 for the account or the address) or `always`", "after-failures"},
+	{"RENRAN_CAPTCHA_BIND", "when binding QQ to an existing account asks: `always` or `after-failures`", "always"},
+	{"RENRAN_CAPTCHA_SMS", "when sending an SMS code asks: `always` or `after-failures` (3 codes an hour from the address)", "always"},
+	{"RENRAN_CAPTCHA_APP_ID", "the CaptchaAppId", "development: the emulator's"},
+	{"RENRAN_CAPTCHA_APP_SECRET", "the AppSecretKey", "development: the emulator's"},
+	{"RENRAN_CAPTCHA_ENDPOINT", "where DescribeCaptchaResult is called", "https://captcha.tencentcloudapi.com; development: the emulator"},
+	{"RENRAN_CAPTCHA_SCRIPT_URL", "the TCaptcha.js the pages load (the CSP allows its origin)", "https://turing.captcha.qcloud.com/TCaptcha.js; development: the emulator's"},
+	{"RENRAN_CAPTCHA_FAIL_OPEN", "`on`: when Tencent cannot answer, let the request through (logged, counted), as Tencent advises; `off`: 503", "on"},
+	{"RENRAN_TENCENTCLOUD_SECRET_ID", "Tencent Cloud API key id (captcha and Tencent SMS calls are signed with it)", "development: the emulator's"},
+	{"RENRAN_TENCENTCLOUD_SECRET_KEY", "Tencent Cloud API key secret", "development: the emulator's"},
 	{"RENRAN_SMS", "a real provider name, or `dev`", "dev"},
 	{"RENRAN_MAIL", "`smtp://…` or `dev`", "dev"},
 	{"RENRAN_RATE_LIMITS", "`on`, or `off` for load tests (development only)", "on"},
@@ -73,8 +92,16 @@ type Config struct {
 	QQAppKey       string
 	QQRedirectURL  string
 	QQBaseURL      string
-	QQEmulator     bool // serve the built-in emulator under /_dev/qq/ and point the client at it
-	Captcha        string
+	QQEmulator     bool      // serve the built-in emulator under /_dev/qq/ and point the client at it
+	Captcha        string    // tencent, dev, off
+	CaptchaPolicy  [3]string // login, bind, sms: always or after-failures
+	CaptchaAppID   string
+	CaptchaSecret  string
+	CaptchaURL     string // DescribeCaptchaResult endpoint
+	CaptchaScript  string // TCaptcha.js
+	CaptchaOpen    bool   // fail open
+	TencentID      string
+	TencentKey     string
 	SMS            string
 	Mail           string
 	RateLimits     bool
@@ -244,16 +271,70 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.Captcha = get("RENRAN_CAPTCHA", "dev")
+	for i, name := range []string{"RENRAN_CAPTCHA_LOGIN", "RENRAN_CAPTCHA_BIND", "RENRAN_CAPTCHA_SMS"} {
+		def := "always"
+		if i == 0 {
+			def = "after-failures"
+		}
+		c.CaptchaPolicy[i] = get(name, def)
+		if p := c.CaptchaPolicy[i]; p != "always" && p != "after-failures" {
+			bad("%s=%q: want always or after-failures", name, p)
+		}
+	}
+	c.TencentID = get("RENRAN_TENCENTCLOUD_SECRET_ID", "")
+	c.TencentKey = get("RENRAN_TENCENTCLOUD_SECRET_KEY", "")
+	c.CaptchaAppID = get("RENRAN_CAPTCHA_APP_ID", "")
+	c.CaptchaSecret = get("RENRAN_CAPTCHA_APP_SECRET", "")
+	switch v := get("RENRAN_CAPTCHA_FAIL_OPEN", "on"); v {
+	case "on":
+		c.CaptchaOpen = true
+	case "off":
+	default:
+		bad("RENRAN_CAPTCHA_FAIL_OPEN=%q: want on or off", v)
+	}
 	switch c.Captcha {
 	case "tencent":
-		bad("RENRAN_CAPTCHA=tencent: the Tencent captcha client is not in this build yet")
+		c.CaptchaURL = get("RENRAN_CAPTCHA_ENDPOINT", "https://captcha.tencentcloudapi.com")
+		c.CaptchaScript = get("RENRAN_CAPTCHA_SCRIPT_URL", "https://turing.captcha.qcloud.com/TCaptcha.js")
+		if c.CaptchaAppID == "" || c.CaptchaSecret == "" {
+			bad("RENRAN_CAPTCHA=tencent needs RENRAN_CAPTCHA_APP_ID and RENRAN_CAPTCHA_APP_SECRET (the captcha app's CaptchaAppId and AppSecretKey)")
+		}
+		if c.TencentID == "" || c.TencentKey == "" {
+			bad("RENRAN_CAPTCHA=tencent needs RENRAN_TENCENTCLOUD_SECRET_ID and RENRAN_TENCENTCLOUD_SECRET_KEY (a Tencent Cloud API key allowed to call captcha)")
+		}
+		if c.Production && (c.CaptchaAppID == DevCaptchaAppID || c.TencentID == DevTencentSecretID) {
+			bad("RENRAN_CAPTCHA_APP_ID/RENRAN_TENCENTCLOUD_SECRET_ID are the emulator's: refused in production")
+		}
 	case "dev":
+		base := c.Origin() + c.PublicURL.Path + "/_dev/captcha"
+		c.CaptchaURL = get("RENRAN_CAPTCHA_ENDPOINT", base+"/api/")
+		c.CaptchaScript = get("RENRAN_CAPTCHA_SCRIPT_URL", base+"/TCaptcha.js")
+		c.CaptchaAppID = DevCaptchaAppID
+		c.CaptchaSecret = DevCaptchaAppSecret
+		if c.TencentID == "" {
+			c.TencentID, c.TencentKey = DevTencentSecretID, DevTencentSecretKey
+		}
 	case "off":
 		if c.Production {
 			bad("RENRAN_CAPTCHA=off is for development only")
 		}
 	default:
 		bad("RENRAN_CAPTCHA=%q: want tencent, dev or off", c.Captcha)
+	}
+	for _, v := range []struct{ name, u string }{{"RENRAN_CAPTCHA_ENDPOINT", c.CaptchaURL}, {"RENRAN_CAPTCHA_SCRIPT_URL", c.CaptchaScript}} {
+		if v.u == "" {
+			continue
+		}
+		if pu, err := url.Parse(v.u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("%s=%q: want an absolute http(s) URL", v.name, v.u)
+		} else if c.Production && pu.Scheme != "https" {
+			bad("%s must be https in production", v.name)
+		}
+	}
+	if c.CaptchaAppID != "" {
+		if n, err := strconv.ParseInt(c.CaptchaAppID, 10, 64); err != nil || n <= 0 {
+			bad("RENRAN_CAPTCHA_APP_ID=%q: a CaptchaAppId is a number like 2031483705", c.CaptchaAppID)
+		}
 	}
 	c.SMS = get("RENRAN_SMS", "dev")
 	if c.SMS != "dev" {

@@ -32,6 +32,8 @@ type Metrics struct {
 	qqErrors *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	sms      *prometheus.CounterVec
+
+	captchaUndecided *prometheus.CounterVec
 }
 
 var _ account.Observer = (*Metrics)(nil)
@@ -61,8 +63,12 @@ func New() *Metrics {
 		sms: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "sms_total", Help: "Verification codes handed to the SMS provider, by result (sent, failed).",
 		}, []string{"result"}),
+		captchaUndecided: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "captcha_undecided_total",
+			Help: "Captcha checks Tencent could not decide (unreachable, internal_error, captcha_code_26); with fail-open on each let a request through.",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.qqSteps, m.qqErrors, m.refused, m.sms,
+	m.reg.MustRegister(m.requests, m.latency, m.qqSteps, m.qqErrors, m.refused, m.sms, m.captchaUndecided,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range []string{account.StepAuthorize, account.StepCallback, account.StepReturning, account.StepPending,
 		account.StepBindOK, account.StepBindFailed, account.StepRegisterOK, account.StepTimeout, account.StepUnavailable} {
@@ -119,6 +125,10 @@ func (m *Metrics) JournalPending(fn func() int) {
 		Namespace: ns, Name: "journal_pending", Help: "Audit events and identity updates accepted and not yet written.",
 	}, func() float64 { return float64(fn()) }))
 }
+
+// CaptchaUndecided counts captcha checks Tencent could not decide (a timeout, an
+// InternalError, CaptchaCode 26), by reason; with fail-open on, each let a request pass.
+func (m *Metrics) CaptchaUndecided(reason string) { m.captchaUndecided.WithLabelValues(reason).Inc() }
 
 // Connections reports the client connections open (a gauge) and those closed to make
 // room for newcomers or refused (counters), from the connection limiter.

@@ -105,6 +105,8 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 		// Every test client is 127.0.0.1 and some send hundreds of requests at once; the
 		// per-address connection limit has its own test (TestAbuse_IdleConnections).
 		"RENRAN_MAX_CONNS_PER_ADDR": "0",
+		// Captcha is off unless a test is about it (o.captcha, or RENRAN_CAPTCHA in o.vars).
+		"RENRAN_CAPTCHA": "off",
 	}
 	if o.noLimits {
 		vars["RENRAN_RATE_LIMITS"] = "off"

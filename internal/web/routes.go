@@ -44,5 +44,8 @@ func (s *Server) routes() {
 		if s.qqemu != nil {
 			s.mux.Handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
 		}
+		if s.captchaEmu != nil {
+			s.mux.Handle("/_dev/captcha/", http.StripPrefix("/_dev/captcha", s.captchaEmu))
+		}
 	}
 }

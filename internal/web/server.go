@@ -34,6 +34,11 @@ type Deps struct {
 	CallbackPath string
 	// Requests, when set, is told of every answered request (for /metrics).
 	Requests RequestObserver
+	// CaptchaAppID is the CaptchaAppId the pages show the captcha with; empty: captcha off.
+	// CaptchaScript is the TCaptcha.js URL the pages load (its origin goes in the CSP).
+	CaptchaAppID, CaptchaScript string
+	// CaptchaEmulator is mounted at /_dev/captcha/ in development; nil otherwise.
+	CaptchaEmulator http.Handler
 	// AllowedHosts, when set (production), are the Host values (lower case, host[:port])
 	// the site answers to; any other gets 421, except the health checks.
 	AllowedHosts []string
@@ -61,6 +66,9 @@ type Server struct {
 	requests RequestObserver
 	hosts    map[string]bool // nil: any
 
+	captchaAppID, captchaScript string
+	captchaEmu                  http.Handler
+
 	qqAvatarOrigin string
 	callbackPath   string
 	callbackPage   http.HandlerFunc // the rendered callback page
@@ -74,7 +82,7 @@ func NewServer(d Deps) *Server {
 	s := &Server{
 		accounts: d.Accounts, log: d.Logger, origin: d.Origin, secure: d.Secure, proxies: d.TrustedProxies,
 		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{}, qqAvatarOrigin: d.QQAvatarOrigin, callbackPath: d.CallbackPath,
-		requests: d.Requests,
+		requests: d.Requests, captchaAppID: d.CaptchaAppID, captchaScript: d.CaptchaScript, captchaEmu: d.CaptchaEmulator,
 	}
 	for _, o := range d.CORSOrigins {
 		s.cors[o] = true
