@@ -319,6 +319,15 @@ type BindInput struct {
 // Unknown account and wrong password answer the same ErrInvalidCredentials; an identity or
 // account already bound answers 409, enforced by the database's unique constraints.
 func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error) {
+	policy := s.policy.Bind
+	if policy == PolicyAlways && s.captcha != nil {
+		// First, before the pending identity is even looked at: a request without a valid
+		// ticket uses up none of its attempts.
+		if err := s.checkCaptcha(ctx, in.Captcha, in.Client.IP, true); err != nil {
+			return Login{}, err
+		}
+		policy = policyVerified
+	}
 	rec, err := s.takePending(ctx, in.Handle, in.Browser)
 	if err != nil {
 		return Login{}, err
@@ -330,7 +339,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		}
 		return Login{}, ErrPasswordRequired
 	}
-	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client, s.policy.Bind)
+	u, err := s.checkPassword(ctx, in.Account, in.Password, in.Captcha, in.Client, policy)
 	if err != nil {
 		s.obs.QQStep(StepBindFailed)
 		if retryable(err) {

@@ -220,7 +220,7 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client, policy Policy) (User, error) {
 	// A captcha that is always asked is checked before anything else: a request without a
 	// valid ticket looks nobody up, counts nothing and hashes nothing.
-	checked := false
+	checked := policy == policyVerified
 	if policy == PolicyAlways && s.captcha != nil {
 		if err := s.checkCaptcha(ctx, c, cl.IP, true); err != nil {
 			return User{}, err

@@ -57,6 +57,8 @@ type Policy string
 const (
 	PolicyAlways        Policy = "always"         // every request (the seed's behaviour)
 	PolicyAfterFailures Policy = "after-failures" // login, bind: after 3 failures for the account or the address; SMS: after 3 codes an hour from the address
+
+	policyVerified Policy = "verified" // internal: the caller already checked the captcha
 )
 
 // CaptchaPolicy is the policy of each protected action.

@@ -43,6 +43,7 @@ type Service struct {
 	Outbox   *outbox.Outbox // the development SMS outbox; nil in production
 	Metrics  *metrics.Metrics
 	Handler  *web.Server
+	Captcha  *captcha.Emulator // the development captcha emulator; nil unless RENRAN_CAPTCHA=dev
 
 	closers []func() error // in the order to run them
 }
@@ -140,13 +141,15 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	deps := web.Deps{
 		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
-		AllowedHosts: cfg.AllowedHosts, CaptchaScript: cfg.CaptchaScript,
+		AllowedHosts: cfg.AllowedHosts,
 	}
-	if verifier != nil {
-		deps.CaptchaAppID = cfg.CaptchaAppID
+	if verifier != nil && o.Captcha == nil {
+		deps.Captcha = web.CaptchaPage{AppID: cfg.CaptchaAppID, Script: cfg.CaptchaScript,
+			Login: cfg.CaptchaPolicy[0], Bind: cfg.CaptchaPolicy[1], SMS: cfg.CaptchaPolicy[2]}
 	}
 	if captchaEmu != nil {
 		deps.CaptchaEmulator = captchaEmu
+		s.Captcha = captchaEmu
 	}
 	if !cfg.Production {
 		deps.Outbox = s.Outbox

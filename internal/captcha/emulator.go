@@ -28,10 +28,11 @@ type Emulator struct {
 	SecretKey string
 	Now       func() time.Time // nil: time.Now
 
-	mu      sync.Mutex
-	tickets map[string]*ticket
-	failure string // "", "InternalError", "busy": the next answers fail that way (tests)
-	calls   int
+	mu         sync.Mutex
+	tickets    map[string]*ticket
+	challenges map[string]*challenge
+	failure    string // "", "InternalError", "busy": the next answers fail that way (tests)
+	calls      int
 }
 
 type ticket struct {

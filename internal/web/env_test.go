@@ -20,6 +20,7 @@ import (
 
 	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/app"
+	"github.com/renran/accounts/internal/captcha"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/internal/connlimit"
 	"github.com/renran/accounts/internal/outbox"
@@ -53,6 +54,7 @@ type env struct {
 	hasher *password.Hasher
 	logs   *testenv.SyncBuffer
 	conns  *connlimit.Limiter
+	tc     *captcha.Emulator // with RENRAN_CAPTCHA=dev
 }
 
 type envOptions struct {
@@ -147,7 +149,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 		ts.Close()
 		built.Close()
 	})
-	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim}
+	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha}
 }
 
 // user makes an account with a password.

@@ -21,9 +21,10 @@ var staticFS embed.FS
 var pageTemplates = template.Must(template.ParseFS(pageFS, "pages/*.html"))
 
 type pageData struct {
-	Title  string
-	Script string // the page's module under /static/
-	Dev    bool
+	Title   string
+	Script  string // the page's module under /static/
+	Dev     bool
+	Captcha CaptchaPage
 }
 
 // pageCSP allows our own scripts, styles and images only, plus QQ's avatar hosts over
@@ -35,8 +36,33 @@ func (s *Server) pageCSP() string {
 	if s.qqAvatarOrigin != "" {
 		img += " " + s.qqAvatarOrigin
 	}
-	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img +
-		"; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	script, style, frame, connect := "'self'", "'self'", "", "'self'"
+	if o := s.captchaOrigin(); o != "" {
+		// Tencent's TCaptcha.js, and the frame, styles, images and calls its widget makes.
+		script += " " + o
+		style += " " + o
+		img += " " + o
+		connect += " " + o
+		frame = "; frame-src " + o
+	}
+	return "default-src 'none'; script-src " + script + "; style-src " + style + "; img-src " + img +
+		"; connect-src " + connect + frame + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// captchaOrigin is the origin of the captcha script when it is not this site's.
+func (s *Server) captchaOrigin() string {
+	if s.captcha.AppID == "" || s.captcha.Script == "" {
+		return ""
+	}
+	u, err := url.Parse(s.captcha.Script)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	o := u.Scheme + "://" + u.Host
+	if o == s.origin {
+		return ""
+	}
+	return o
 }
 
 // page serves one of the pages. Pages are the same for everyone (what differs is fetched
@@ -44,7 +70,7 @@ func (s *Server) pageCSP() string {
 // rendered once, when the routes are registered.
 func (s *Server) page(name, title string) http.HandlerFunc {
 	var buf bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: name + ".js", Dev: s.dev}); err != nil {
+	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: name + ".js", Dev: s.dev, Captcha: s.captcha}); err != nil {
 		panic("web: render page " + name + ": " + err.Error()) // a bug in an embedded template
 	}
 	body, csp := buf.Bytes(), s.pageCSP()

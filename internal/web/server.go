@@ -34,14 +34,21 @@ type Deps struct {
 	CallbackPath string
 	// Requests, when set, is told of every answered request (for /metrics).
 	Requests RequestObserver
-	// CaptchaAppID is the CaptchaAppId the pages show the captcha with; empty: captcha off.
-	// CaptchaScript is the TCaptcha.js URL the pages load (its origin goes in the CSP).
-	CaptchaAppID, CaptchaScript string
+	// Captcha is what the pages need to show Tencent's captcha; a zero AppID: captcha off.
+	Captcha CaptchaPage
 	// CaptchaEmulator is mounted at /_dev/captcha/ in development; nil otherwise.
 	CaptchaEmulator http.Handler
 	// AllowedHosts, when set (production), are the Host values (lower case, host[:port])
 	// the site answers to; any other gets 421, except the health checks.
 	AllowedHosts []string
+}
+
+// CaptchaPage configures the captcha on the pages: the CaptchaAppId, the TCaptcha.js URL
+// (its origin is added to the pages' CSP), and when each action asks for one (always or
+// after-failures, as the server's policy).
+type CaptchaPage struct {
+	AppID, Script    string
+	Login, Bind, SMS string
 }
 
 // RequestObserver counts answered requests; route is the mux pattern that matched
@@ -66,8 +73,8 @@ type Server struct {
 	requests RequestObserver
 	hosts    map[string]bool // nil: any
 
-	captchaAppID, captchaScript string
-	captchaEmu                  http.Handler
+	captcha    CaptchaPage
+	captchaEmu http.Handler
 
 	qqAvatarOrigin string
 	callbackPath   string
@@ -82,7 +89,7 @@ func NewServer(d Deps) *Server {
 	s := &Server{
 		accounts: d.Accounts, log: d.Logger, origin: d.Origin, secure: d.Secure, proxies: d.TrustedProxies,
 		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{}, qqAvatarOrigin: d.QQAvatarOrigin, callbackPath: d.CallbackPath,
-		requests: d.Requests, captchaAppID: d.CaptchaAppID, captchaScript: d.CaptchaScript, captchaEmu: d.CaptchaEmulator,
+		requests: d.Requests, captcha: d.Captcha, captchaEmu: d.CaptchaEmulator,
 	}
 	for _, o := range d.CORSOrigins {
 		s.cors[o] = true

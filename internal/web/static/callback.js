@@ -1,4 +1,4 @@
-import { api, fallbackAvatar, sendLogin, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast } from './common.js';
+import { api, fallbackAvatar, sendLogin, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast, withCaptcha } from './common.js';
 
 // QQ's code and state arrive in a short-lived cookie set by the server's redirect to this
 // clean URL (or, if a proxy skipped that, in the query: then they leave the address bar
@@ -89,7 +89,7 @@ bindForm.addEventListener('submit', async (ev) => {
   if (!account) fieldError(bindForm, 'account', '请输入手机号、邮箱或用户名');
   if (!password) fieldError(bindForm, 'password', '请输入密码');
   if (focusFirstError(bindForm)) return;
-  const res = await sendLogin($('#bind-submit'), '正在关联…', () => api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password }));
+  const res = await sendLogin($('#bind-submit'), '正在关联…', () => withCaptcha('bind', (c) => api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password, ...c })));
   if (!res) return;
   expiredOrError(bindForm, res);
   if (res.status === 401) {

@@ -184,7 +184,7 @@ export function wireSMSForm(form, onSubmit) {
     }
     btn.disabled = true;
     btn.textContent = '发送中…';
-    const res = await api('POST', '/users/sms/', { mobile, purpose: 'register' });
+    const res = await withCaptcha('sms', (c) => api('POST', '/users/sms/', { mobile, purpose: 'register', ...c }));
     if (res.ok) {
       countdown(res.data.resend_after || 60);
       toast('验证码已发送，5 分钟内有效');
@@ -219,4 +219,68 @@ export function fallbackAvatar(img) {
   img.addEventListener('error', () => {
     if (!img.src.endsWith('/static/avatar.svg')) img.src = '/static/avatar.svg';
   });
+}
+
+// ---- Tencent captcha (防水墙) ----
+// The body carries the captcha's settings (data-captcha-*) when captcha is on. A protected
+// request carries ticket and randstr inside it: withCaptcha asks for them first when the
+// action always needs them, or when the server answers captcha_required.
+
+let captchaScript;
+function loadCaptcha() {
+  if (window.TencentCaptcha) return Promise.resolve(true);
+  if (!captchaScript) {
+    captchaScript = new Promise((resolve) => {
+      const s = document.createElement('script');
+      s.src = document.body.dataset.captchaScript;
+      s.onload = () => resolve(!!window.TencentCaptcha);
+      s.onerror = () => { captchaScript = null; resolve(false); };
+      setTimeout(() => resolve(!!window.TencentCaptcha), 10000);
+      document.head.append(s);
+    });
+  }
+  return captchaScript;
+}
+
+// solveCaptcha shows the captcha and resolves to {ticket, randstr}, or null when the
+// person closes it. When the script cannot load, it resolves to Tencent's documented
+// disaster-recovery ticket; the server decides what that is worth.
+export async function solveCaptcha() {
+  const appId = document.body.dataset.captchaApp;
+  const disaster = () => ({
+    ticket: `terror_1001_${appId}_${Math.floor(Date.now() / 1000)}`,
+    randstr: '@' + Math.random().toString(36).slice(2, 11),
+  });
+  if (!(await loadCaptcha())) return disaster();
+  return new Promise((resolve) => {
+    try {
+      const c = new window.TencentCaptcha(appId, (r) => {
+        if (r && r.ret === 0 && r.ticket) resolve({ ticket: r.ticket, randstr: r.randstr });
+        else resolve(null);
+      }, {});
+      c.show();
+    } catch (e) {
+      resolve(disaster());
+    }
+  });
+}
+
+const CLOSED = { ok: false, status: 0, data: { error: 'captcha_closed', message: '请完成安全验证后再继续' } };
+
+// withCaptcha runs send(captcha) for action ('login', 'bind', 'sms'), with a captcha when
+// the policy or the server asks for one; it returns the API response (or CLOSED).
+export async function withCaptcha(action, send) {
+  const d = document.body.dataset;
+  if (!d.captchaApp) return send({});
+  const policy = d['captcha' + action[0].toUpperCase() + action.slice(1)];
+  let answer = {};
+  if (policy === 'always') {
+    answer = await solveCaptcha();
+    if (!answer) return CLOSED;
+  }
+  const res = await send(answer);
+  if (res.ok || !res.data || (res.data.error !== 'captcha_required' && !(res.data.error === 'captcha_invalid' && policy !== 'always'))) return res;
+  const again = await solveCaptcha();
+  if (!again) return CLOSED;
+  return send(again);
 }

@@ -1,4 +1,4 @@
-import { api, sendLogin, pageNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast } from './common.js';
+import { api, sendLogin, pageNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast, withCaptcha } from './common.js';
 
 const form = $('#login-form');
 form.elements.account.focus();
@@ -15,7 +15,7 @@ form.addEventListener('submit', async (ev) => {
   if (focusFirstError(form)) return;
   const remember = form.elements.remember.checked;
   const res = await sendLogin($('#login-submit'), '登录中…',
-    () => api('POST', '/users/login/', { account, password, remember, next: next || undefined }), remember);
+    () => withCaptcha('login', (c) => api('POST', '/users/login/', { account, password, remember, next: next || undefined, ...c })), remember);
   if (!res) return;
   showApiError(form, res);
   if (res.status === 401) {
