@@ -106,6 +106,8 @@ var (
 	ErrSMSCodeInvalid  = fieldErr(Invalid, "sms_code_invalid", "sms_code", "短信验证码错误或已过期")
 	ErrSMSCodeDead     = fieldErr(Invalid, "sms_code_invalid", "sms_code", "验证码错误次数过多，请重新获取")
 	ErrSMSSendFailed   = newErr(Upstream, "sms_send_failed", "短信发送失败，请稍后重试")
+	// ErrSMSUnavailable: the SMS provider cannot be reached or answers with an outage.
+	ErrSMSUnavailable = &Error{Kind: Unavailable, Code: "sms_unavailable", Message: "短信服务暂时不可用，请稍后再试", RetryAfter: 30 * time.Second}
 
 	ErrPasswordTooShort = fieldErr(Invalid, "password_too_short", "password", "密码至少需要 8 个字符")
 	ErrPasswordTooLong  = fieldErr(Invalid, "password_too_long", "password", "密码不能超过 128 个字符")
@@ -136,6 +138,12 @@ func errTooManyLogins(after time.Duration) *Error {
 
 func errSMSTooFrequent(after time.Duration) *Error {
 	return rateLimited("sms_too_frequent", "验证码发送过于频繁，请稍后再试", after)
+}
+
+// ErrSMSProviderLimited is the SMS provider's own limit for the number, as a 429 with
+// Retry-After.
+func ErrSMSProviderLimited(after time.Duration) *Error {
+	return rateLimited("sms_too_frequent", "该手机号接收验证码过于频繁，请稍后再试", after)
 }
 
 func errRateLimited(after time.Duration) *Error {

@@ -69,7 +69,20 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 	if err := s.sms.SendCode(ctx, mobile, code, SMSCodeTTL); err != nil {
 		s.obs.SMS(false)
 		s.log.Error("send sms code", "err", err)
-		_ = s.kv.Delete(ctx, key)
+		// Not sent, so not counted: the code is dropped, and the mobile's interval and
+		// budgets and the site's get their reservation back (the address keeps its count:
+		// that one is about who asks, not about what was sent).
+		bg := context.WithoutCancel(ctx)
+		_ = s.kv.Delete(bg, key)
+		if s.limits {
+			_ = s.kv.Delete(bg, s.keys.smsInterval(mobile))
+			for _, k := range []string{s.keys.smsMobileHour(mobile), s.keys.smsMobileDay(mobile), s.keys.smsSiteHour(), s.keys.smsSiteDay()} {
+				_ = s.kv.Decr(bg, k)
+			}
+		}
+		if ErrorOf(err) != nil {
+			return SMSSent{}, err // the provider's limit (429), an outage (503), a bad number
+		}
 		return SMSSent{}, ErrSMSSendFailed
 	}
 	s.obs.SMS(true)

@@ -7,12 +7,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/renran/accounts/internal/app"
 	"github.com/renran/accounts/internal/app/apptest"
+	"github.com/renran/accounts/internal/captcha"
+	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/qqemu/qqemutest"
 )
 
 func getJSON(t *testing.T, c *http.Client, u string) (int, map[string]any, http.Header) {
@@ -147,5 +152,67 @@ func checkMetrics(t *testing.T, in *apptest.Instance) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("the public listener answers /metrics with %d, want 404", resp.StatusCode)
 		}
+	}
+}
+
+// TestProductionStarts: with real QQ settings, RENRAN_CAPTCHA=tencent and a real SMS
+// provider (each pointed at a local twin through its *_ENDPOINT), production starts;
+// /_dev/* is 404; an SMS needs a ticket the captcha service accepts, and then goes to the
+// provider.
+func TestProductionStarts(t *testing.T) {
+	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: "102000001", AppKey: "prod-app-key", Name: "荏苒", RedirectURIs: []string{"https://renran.example/oauth/qq/callback"}}}})
+	tc := &captcha.Emulator{AppID: 2031483705, AppSecret: "prod-captcha-secret", SecretID: "AKIDprod", SecretKey: "prod-tencentcloud-key"}
+	tcs := httptest.NewServer(tc)
+	t.Cleanup(tcs.Close)
+	var sent atomic.Int64
+	smsFake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent.Add(1)
+		io.WriteString(w, `{"Response":{"SendStatusSet":[{"SerialNo":"5000:1","PhoneNumber":"+8613912345678","Fee":1,"Code":"Ok","Message":"send success","IsoCode":"CN"}],"RequestId":"r"}}`)
+	}))
+	t.Cleanup(smsFake.Close)
+	in := apptest.Start(t, map[string]string{
+		"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": "kR3v9Qm2Lx8Pz4Tn7Wb1Yc6Hd5Jf0GsEq",
+		"RENRAN_QQ_APP_ID": "102000001", "RENRAN_QQ_APP_KEY": "prod-app-key", "RENRAN_QQ_BASE_URL": emu.URL,
+		"RENRAN_CAPTCHA": "tencent", "RENRAN_CAPTCHA_APP_ID": "2031483705", "RENRAN_CAPTCHA_APP_SECRET": "prod-captcha-secret",
+		"RENRAN_CAPTCHA_ENDPOINT": tcs.URL + "/api/", "RENRAN_TENCENTCLOUD_SECRET_ID": "AKIDprod", "RENRAN_TENCENTCLOUD_SECRET_KEY": "prod-tencentcloud-key",
+		"RENRAN_SMS": "tencent", "RENRAN_SMS_SDK_APP_ID": "1400000001", "RENRAN_SMS_SIGN_NAME": "荏苒资讯", "RENRAN_SMS_TEMPLATE_ID": "100001",
+		"RENRAN_SMS_ENDPOINT": smsFake.URL,
+	})
+	host := strings.TrimPrefix(in.URL, "http://")
+	do := func(method, path, body string) (int, string) {
+		r, _ := http.NewRequest(method, in.URL+path, strings.NewReader(body))
+		r.Host = "renran.example"
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, p := range []string{"/_dev/", "/_dev/outbox", "/_dev/qq/", "/_dev/captcha/TCaptcha.js"} {
+		if st, _ := do("GET", p, ""); st != 404 {
+			t.Errorf("production GET %s = %d, want 404", p, st)
+		}
+	}
+	if st, _ := do("POST", "/_dev/captcha/solve", ""); st != 404 {
+		t.Errorf("production POST /_dev/captcha/solve = %d, want 404", st)
+	}
+	if st, body := do("POST", "/users/sms/", `{"mobile":"13912345678","purpose":"register"}`); st != 400 || !strings.Contains(body, "captcha_required") {
+		t.Errorf("SMS without a ticket = %d %s", st, body)
+	}
+	tk, rs, _ := tc.Issue()
+	if st, body := do("POST", "/users/sms/", `{"mobile":"13912345678","purpose":"register","ticket":"`+tk+`","randstr":"`+rs+`"}`); st != 200 || sent.Load() != 1 {
+		t.Errorf("SMS with a ticket = %d %s, provider calls %d; want 200 and one call", st, body, sent.Load())
+	}
+	if st, _ := do("GET", "/login", ""); st != 200 {
+		t.Errorf("GET /login = %d", st)
+	}
+	r, _ := http.NewRequest("GET", in.URL+"/login", nil) // Host: 127.0.0.1:port, not the site's
+	if resp, err := http.DefaultClient.Do(r); err != nil || resp.StatusCode != 421 {
+		t.Errorf("GET /login naming host %s: %v %v, want 421", host, resp, err)
 	}
 }

@@ -97,6 +97,12 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	case "dev":
 		s.Outbox = outbox.New()
 		smsSender = sms.Dev{Outbox: s.Outbox}
+	case "tencent":
+		smsSender = &sms.Tencent{API: sms.NewTencentAPI(cfg.SMSEndpoint, cfg.SMSRegion, cfg.TencentID, cfg.TencentKey),
+			SdkAppID: cfg.SMSAppID, SignName: cfg.SMSSign, TemplateID: cfg.SMSTemplate, Log: o.Logger}
+	case "aliyun":
+		smsSender = &sms.Aliyun{Endpoint: cfg.SMSEndpoint, AccessKeyID: cfg.AliyunID, AccessSecret: cfg.AliyunSecret,
+			SignName: cfg.SMSSign, TemplateCode: cfg.SMSTemplate, Log: o.Logger}
 	default:
 		return nil, fmt.Errorf("RENRAN_SMS=%q: no such provider", cfg.SMS)
 	}

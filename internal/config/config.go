@@ -64,8 +64,15 @@ var Variables = []Var{
 	{"RENRAN_CAPTCHA_FAIL_OPEN", "`on`: when Tencent cannot answer, let the request through (logged, counted), as Tencent advises; `off`: 503", "on"},
 	{"RENRAN_TENCENTCLOUD_SECRET_ID", "Tencent Cloud API key id (captcha and Tencent SMS calls are signed with it)", "development: the emulator's"},
 	{"RENRAN_TENCENTCLOUD_SECRET_KEY", "Tencent Cloud API key secret", "development: the emulator's"},
-	{"RENRAN_SMS", "a real provider name, or `dev`", "dev"},
-	{"RENRAN_MAIL", "`smtp://…` or `dev`", "dev"},
+	{"RENRAN_SMS", "`tencent` (Tencent Cloud SMS), `aliyun` (Dysms), or `dev` (the development outbox)", "dev"},
+	{"RENRAN_SMS_SIGN_NAME", "the approved SMS signature (签名), e.g. 荏苒资讯", "required for tencent and aliyun"},
+	{"RENRAN_SMS_TEMPLATE_ID", "the approved code template: Tencent's TemplateId (parameters: code, minutes) or Aliyun's TemplateCode (variable `${code}`)", "required for tencent and aliyun"},
+	{"RENRAN_SMS_SDK_APP_ID", "tencent: the SmsSdkAppId", "required for tencent"},
+	{"RENRAN_SMS_REGION", "tencent: X-TC-Region", "ap-guangzhou"},
+	{"RENRAN_SMS_ENDPOINT", "the provider's API URL", "https://sms.tencentcloudapi.com or https://dysmsapi.aliyuncs.com"},
+	{"RENRAN_ALIYUN_ACCESS_KEY_ID", "aliyun: the AccessKey id", "required for aliyun"},
+	{"RENRAN_ALIYUN_ACCESS_KEY_SECRET", "aliyun: the AccessKey secret", "required for aliyun"},
+	{"RENRAN_MAIL", "`smtp://…`, `dev`, or `off` (nothing sends mail yet: e-mail recovery is a later step)", "dev; production: off"},
 	{"RENRAN_RATE_LIMITS", "`on`, or `off` for load tests (development only)", "on"},
 	{"RENRAN_TRUSTED_PROXIES", "proxy addresses/CIDRs whose `X-Forwarded-For` is believed", "empty: the peer address is the client"},
 	{"RENRAN_CORS_ORIGINS", "other front-end origins allowed to call the API with credentials", "empty"},
@@ -102,7 +109,14 @@ type Config struct {
 	CaptchaOpen    bool   // fail open
 	TencentID      string
 	TencentKey     string
-	SMS            string
+	SMS            string // tencent, aliyun, dev
+	SMSSign        string
+	SMSTemplate    string
+	SMSAppID       string // tencent SmsSdkAppId
+	SMSRegion      string
+	SMSEndpoint    string
+	AliyunID       string
+	AliyunSecret   string
 	Mail           string
 	RateLimits     bool
 	TrustedProxies []netip.Prefix
@@ -327,8 +341,8 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if pu, err := url.Parse(v.u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			bad("%s=%q: want an absolute http(s) URL", v.name, v.u)
-		} else if c.Production && pu.Scheme != "https" {
-			bad("%s must be https in production", v.name)
+		} else if c.Production && pu.Scheme != "https" && v.name == "RENRAN_CAPTCHA_SCRIPT_URL" {
+			bad("%s must be https in production (an https page cannot load an http script)", v.name)
 		}
 	}
 	if c.CaptchaAppID != "" {
@@ -337,12 +351,45 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.SMS = get("RENRAN_SMS", "dev")
-	if c.SMS != "dev" {
-		bad("RENRAN_SMS=%q: no real SMS provider is in this build yet; use dev", c.SMS)
+	c.SMSSign = get("RENRAN_SMS_SIGN_NAME", "")
+	c.SMSTemplate = get("RENRAN_SMS_TEMPLATE_ID", "")
+	c.SMSAppID = get("RENRAN_SMS_SDK_APP_ID", "")
+	c.SMSRegion = get("RENRAN_SMS_REGION", "ap-guangzhou")
+	c.AliyunID = get("RENRAN_ALIYUN_ACCESS_KEY_ID", "")
+	c.AliyunSecret = get("RENRAN_ALIYUN_ACCESS_KEY_SECRET", "")
+	switch c.SMS {
+	case "dev":
+	case "tencent":
+		c.SMSEndpoint = get("RENRAN_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
+		if c.SMSAppID == "" || c.SMSSign == "" || c.SMSTemplate == "" {
+			bad("RENRAN_SMS=tencent needs RENRAN_SMS_SDK_APP_ID, RENRAN_SMS_SIGN_NAME and RENRAN_SMS_TEMPLATE_ID")
+		}
+		if c.TencentID == "" || c.TencentKey == "" || c.TencentID == DevTencentSecretID {
+			bad("RENRAN_SMS=tencent needs RENRAN_TENCENTCLOUD_SECRET_ID and RENRAN_TENCENTCLOUD_SECRET_KEY (a Tencent Cloud API key allowed to send SMS)")
+		}
+	case "aliyun":
+		c.SMSEndpoint = get("RENRAN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com")
+		if c.SMSSign == "" || c.SMSTemplate == "" {
+			bad("RENRAN_SMS=aliyun needs RENRAN_SMS_SIGN_NAME and RENRAN_SMS_TEMPLATE_ID (the TemplateCode, e.g. SMS_123456789)")
+		}
+		if c.AliyunID == "" || c.AliyunSecret == "" {
+			bad("RENRAN_SMS=aliyun needs RENRAN_ALIYUN_ACCESS_KEY_ID and RENRAN_ALIYUN_ACCESS_KEY_SECRET")
+		}
+	default:
+		bad("RENRAN_SMS=%q: want tencent, aliyun or dev", c.SMS)
 	}
-	c.Mail = get("RENRAN_MAIL", "dev")
-	if c.Mail != "dev" && !strings.HasPrefix(c.Mail, "smtp://") && !strings.HasPrefix(c.Mail, "smtps://") {
-		bad("RENRAN_MAIL=%q: want smtp://… or dev", c.Mail)
+	if c.SMSEndpoint != "" {
+		if u, err := url.Parse(c.SMSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("RENRAN_SMS_ENDPOINT=%q: want an absolute http(s) URL", c.SMSEndpoint)
+		}
+	}
+	mailDefault := "dev"
+	if c.Production {
+		mailDefault = "off" // nothing sends mail yet: password recovery by e-mail is not in this build
+	}
+	c.Mail = get("RENRAN_MAIL", mailDefault)
+	if c.Mail != "dev" && c.Mail != "off" && !strings.HasPrefix(c.Mail, "smtp://") && !strings.HasPrefix(c.Mail, "smtps://") {
+		bad("RENRAN_MAIL=%q: want smtp://…, dev or off", c.Mail)
 	}
 	switch rl := get("RENRAN_RATE_LIMITS", "on"); rl {
 	case "on":
@@ -391,7 +438,7 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("RENRAN_PUBLIC_URL must be https in production")
 		}
 		if c.Captcha == "dev" || c.SMS == "dev" || c.Mail == "dev" {
-			bad("production refuses development providers: set RENRAN_CAPTCHA, RENRAN_SMS and RENRAN_MAIL to real ones")
+			bad("production refuses development providers: set RENRAN_CAPTCHA=tencent and RENRAN_SMS=tencent or aliyun (and RENRAN_MAIL to smtp://… or off)")
 		}
 	}
 	return c, errors.Join(errs...)
