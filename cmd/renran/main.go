@@ -1,5 +1,6 @@
 // Command renran is the Renran account service: `renran serve` (the default) runs it,
-// `renran migrate` applies database migrations, `renran qq-emulator` runs the QQ Connect
+// `renran migrate` applies database migrations, `renran doctor` checks the configuration,
+// `renran qq-emulator` runs the QQ Connect
 // emulator on its own. Configuration comes from RENRAN_* environment variables.
 package main
 

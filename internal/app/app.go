@@ -28,6 +28,8 @@ const usage = `usage: renran [command]
 commands:
   serve         run the service (the default)
   migrate       apply database migrations and exit
+  doctor        check the configuration (database, Redis, QQ, captcha, SMS) and exit;
+                non-zero when a check fails; --json for scripts
   qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
 
 Configuration comes from RENRAN_* environment variables; see the README.`
@@ -44,6 +46,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, getenv, stdout)
+	case "doctor":
+		return runDoctor(ctx, args, getenv, stdout)
 	case "qq-emulator":
 		return runEmulator(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -355,3 +355,38 @@ func TestOpenErrorsNameThePath(t *testing.T) {
 		}
 	}
 }
+
+// TestInspect reads the schema version without migrating: a migrated database is at the
+// latest version, a missing SQLite file is reported as such (and not created).
+func TestInspect(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "renran.db")
+	if s, err := store.Inspect(ctx, path); err != nil || !s.Missing {
+		t.Fatalf("Inspect(missing file) = %+v, %v", s, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Error("Inspect created the file")
+	}
+	db, err := store.OpenSQLite(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := store.Inspect(ctx, path); err != nil || s.Version != s.Latest || s.Latest < 4 {
+		t.Errorf("Inspect(migrated SQLite) = %+v, %v", s, err)
+	}
+	if os.Getenv("RENRAN_TEST_POSTGRES_URL") != "" {
+		url := testenv.Postgres(t)
+		if s, err := store.Inspect(ctx, url); err != nil || s.Version != 0 {
+			t.Errorf("Inspect(empty PostgreSQL) = %+v, %v; want version 0", s, err)
+		}
+		pg, err := store.Open(ctx, url, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg.Close()
+		if s, err := store.Inspect(ctx, url); err != nil || s.Version != s.Latest {
+			t.Errorf("Inspect(migrated PostgreSQL) = %+v, %v", s, err)
+		}
+	}
+}
