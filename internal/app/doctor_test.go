@@ -39,7 +39,7 @@ func TestDoctor(t *testing.T) {
 	prod := map[string]string{
 		"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": "kR3v9Qm2Lx8Pz4Tn7Wb1Yc6Hd5Jf0GsEq",
 		"RENRAN_DATABASE_URL": filepath.Join(t.TempDir(), "renran.db"),
-		"RENRAN_QQ_APP_ID": "102000001", "RENRAN_QQ_APP_KEY": "prod-app-key",
+		"RENRAN_QQ_APP_ID":    "102000001", "RENRAN_QQ_APP_KEY": "prod-app-key",
 		"RENRAN_CAPTCHA": "tencent", "RENRAN_CAPTCHA_APP_ID": "2031483705", "RENRAN_CAPTCHA_APP_SECRET": "prod-captcha-secret",
 		"RENRAN_CAPTCHA_ENDPOINT": tcs.URL + "/api/", "RENRAN_TENCENTCLOUD_SECRET_ID": "AKIDprod", "RENRAN_TENCENTCLOUD_SECRET_KEY": "prod-tencentcloud-key",
 		"RENRAN_SMS": "tencent", "RENRAN_SMS_SDK_APP_ID": "1400000001", "RENRAN_SMS_SIGN_NAME": "荏苒资讯", "RENRAN_SMS_TEMPLATE_ID": "100001",
