@@ -50,8 +50,12 @@ type describeResponse struct {
 	RequestID   string `json:"RequestId"`
 }
 
-// The CaptchaCodes that mean Tencent could not decide.
-const codeSystemBusy = 26
+// CaptchaCodes with a meaning of their own: Tencent could not decide (26); the app id,
+// the secret key and the ticket do not belong together (100).
+const (
+	codeSystemBusy     = 26
+	codeSecretMismatch = 100
+)
 
 // ErrUnavailable is returned when Tencent cannot answer and fail-open is off, or refuses
 // our own credentials: a 503 for the visitor.
@@ -73,6 +77,11 @@ func (t *Tencent) Verify(ctx context.Context, ticket, randstr, ip string) error 
 		return nil
 	case err == nil && res.CaptchaCode == codeSystemBusy:
 		return t.undecided(ip, "captcha_code_26")
+	case err == nil && res.CaptchaCode == codeSecretMismatch:
+		// The app id and the secret key do not belong together: ours to fix, not the
+		// visitor's (renran doctor says so too).
+		t.log().Error("captcha: CaptchaAppId and AppSecretKey do not match (CaptchaCode 100): check RENRAN_CAPTCHA_APP_ID and RENRAN_CAPTCHA_APP_SECRET", "request_id", res.RequestID)
+		return ErrUnavailable
 	case err == nil:
 		return account.ErrCaptchaInvalid
 	case errors.As(err, &apiErr) && apiErr.Code == "InternalError":
