@@ -152,3 +152,36 @@ func (s *site) registerWithCaptcha(t *testing.T, nickname, password string) stri
 	}
 	return mobile
 }
+
+// TestCaptchaBindPhone: binding a first-time QQ user to an existing account asks for the
+// captcha every time (the default), at phone size, solved with the keyboard; a wrong
+// password after a solved captcha asks again.
+func TestCaptchaBindPhone(t *testing.T) {
+	s := startCaptchaSite(t)
+	mobile := s.registerWithCaptcha(t, "绑定用户", "correct horse battery")
+	ctx := browser(t, true)
+	must(t, ctx, chromedp.Navigate(s.url+"/login?next=/user"), toQQ(), pickQQUser("10002"), chromedp.WaitVisible(chromedp.CSS("#cb-bind")))
+	must(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#bind-account"), mobile),
+		chromedp.SendKeys(chromedp.CSS("#bind-password"), "not it"),
+		chromedp.Click(chromedp.CSS("#bind-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".tcaptcha-box")),
+	)
+	shot(t, ctx, "bind-captcha")
+	keySlider(t, ctx)
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS("#bind-form .form-error")))
+	if got := text(t, ctx, "#bind-form .form-error"); got != "账号或密码错误" {
+		t.Errorf("after a solved captcha and a wrong password: %q", got)
+	}
+	must(t, ctx,
+		chromedp.SetValue(chromedp.CSS("#bind-password"), "correct horse battery"),
+		chromedp.Click(chromedp.CSS("#bind-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".tcaptcha-box")),
+	)
+	keySlider(t, ctx)
+	must(t, ctx, chromedp.WaitVisible(chromedp.CSS("#user-profile")))
+	shot(t, ctx, "bound")
+	if got := text(t, ctx, "#user-identities"); !strings.Contains(got, "小荏") {
+		t.Errorf("linked accounts = %q, want the QQ nickname", got)
+	}
+}
