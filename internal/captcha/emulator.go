@@ -149,14 +149,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail(code, msg)
 		return
 	}
-	var in struct {
-		CaptchaType  int
-		Ticket       string
-		UserIp       string
-		Randstr      string
-		CaptchaAppId int64
-		AppSecretKey string
-	}
+	var in describeRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		fail("InvalidParameter", "the body is not JSON of DescribeCaptchaResult")
 		return
