@@ -61,6 +61,9 @@ const (
 	EventRegister    = "register"
 	EventLogout      = "logout"
 	EventLogoutAll   = "logout_all"
+	EventEmailSet    = "email_set"
+	EventPassChange  = "password_change"
+	EventPassReset   = "password_reset"
 )
 
 // ErrNoRows is returned by a Store for a lookup that found nothing.
@@ -89,6 +92,10 @@ type Store interface {
 	AppendAudit(ctx context.Context, events []AuditEvent) error
 	BumpTokenVersion(ctx context.Context, userID int64, events ...AuditEvent) (int64, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	// ChangePassword sets a new hash and revokes every token of the user (new version).
+	ChangePassword(ctx context.Context, userID int64, hash string, events ...AuditEvent) (int64, error)
+	// SetEmail sets the confirmed e-mail; another user's address is ErrEmailTaken.
+	SetEmail(ctx context.Context, userID int64, email string, events ...AuditEvent) error
 	// RevokeToken records a logged-out token until expires; PurgeRevoked drops the
 	// records of tokens that expired before t.
 	RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time, events ...AuditEvent) error
@@ -113,6 +120,16 @@ type KV interface {
 // SMS sends verification codes.
 type SMS interface {
 	SendCode(ctx context.Context, mobile, code string, ttl time.Duration) error
+}
+
+// MailMessage is one mail the service sends; Link is its action link (also in the text).
+type MailMessage struct {
+	To, Subject, Text, HTML, Link string
+}
+
+// Mailer queues mails; delivery (and its retries) happens in the background.
+type Mailer interface {
+	Enqueue(m MailMessage) error
 }
 
 // Captcha verifies a Tencent captcha ticket. A nil Captcha means captcha is off.

@@ -67,3 +67,17 @@ func (k keys) smsMobileHour(mobile string) string { return "sms:hour:" + k.name(
 
 // loginFailAddr counts failed logins from one address bucket (AddrBucket).
 func (k keys) loginFailAddr(ip string) string { return "login:fail:addr:" + k.name(ip) }
+
+// emailConfirm is a pending e-mail change, named by its confirmation token.
+func (k keys) emailConfirm(token string) string { return "mail:confirm:" + k.name(token) }
+
+// resetToken is a password-reset token; resetUser names the user's newest one, so that
+// issuing another supersedes it.
+func (k keys) resetToken(token string) string { return "reset:token:" + k.name(token) }
+func (k keys) resetUser(userID int64) string {
+	return "reset:user:" + strconv.FormatInt(userID, 10)
+}
+
+// forgotAddr and forgotEmail count recovery requests per address bucket and per e-mail.
+func (k keys) forgotAddr(bucket string) string { return "forgot:addr:" + k.name(bucket) }
+func (k keys) forgotEmail(email string) string { return "forgot:email:" + k.name(email) }

@@ -25,17 +25,19 @@ const (
 
 // The rate-limit rules.
 const (
-	RuleLoginAccount = "login_account"
-	RuleLoginAddress = "login_address"
-	RuleLoginSite    = "login_site"
-	RuleQQStates     = "qq_states_address"
-	RuleSMSMobileHr  = "sms_mobile_hour"
-	RuleSMSSiteHour  = "sms_site_hour"
-	RuleSMSSiteDay   = "sms_site_day"
-	RuleSMSAddrHour  = "sms_address_hour"
-	RuleSMSAddrDay   = "sms_address_day"
-	RuleSMSInterval  = "sms_interval"
-	RuleSMSMobileDay = "sms_mobile_day"
+	RuleLoginAccount  = "login_account"
+	RuleLoginAddress  = "login_address"
+	RuleLoginSite     = "login_site"
+	RuleQQStates      = "qq_states_address"
+	RuleForgotAddress = "forgot_address"
+	RuleForgotEmail   = "forgot_email"
+	RuleSMSMobileHr   = "sms_mobile_hour"
+	RuleSMSSiteHour   = "sms_site_hour"
+	RuleSMSSiteDay    = "sms_site_day"
+	RuleSMSAddrHour   = "sms_address_hour"
+	RuleSMSAddrDay    = "sms_address_day"
+	RuleSMSInterval   = "sms_interval"
+	RuleSMSMobileDay  = "sms_mobile_day"
 )
 
 type noObserver struct{}

@@ -38,6 +38,10 @@ type Options struct {
 	QQ      *qq.Client
 	SMS     SMS
 	Captcha Captcha // nil: captcha off
+	// Mailer sends mails (confirmation, recovery, notices); nil: none are sent.
+	Mailer Mailer
+	// PublicURL is the site's external base URL, the only base of links in mails.
+	PublicURL string
 	// CaptchaPolicy says, per action, when a captcha is asked (zero value: the defaults,
 	// after failures for login, always for binding and SMS).
 	CaptchaPolicy CaptchaPolicy
@@ -52,23 +56,25 @@ type Options struct {
 
 // Service runs the account flows.
 type Service struct {
-	store   Store
-	kv      KV
-	qq      *qq.Client
-	sms     SMS
-	captcha Captcha
-	policy  CaptchaPolicy
-	hasher  *password.Hasher
-	tokens  *token.Issuer
-	box     *secret.Box // seals QQ tokens and pending records
-	smsKey  []byte      // HMAC key for stored SMS codes
-	keys    keys
-	limits  bool
-	log     *slog.Logger
-	now     func() time.Time
-	journal *journal
-	obs     Observer
-	hashes  *hashGate
+	store     Store
+	kv        KV
+	qq        *qq.Client
+	sms       SMS
+	captcha   Captcha
+	policy    CaptchaPolicy
+	mailer    Mailer
+	publicURL string
+	hasher    *password.Hasher
+	tokens    *token.Issuer
+	box       *secret.Box // seals QQ tokens and pending records
+	smsKey    []byte      // HMAC key for stored SMS codes
+	keys      keys
+	limits    bool
+	log       *slog.Logger
+	now       func() time.Time
+	journal   *journal
+	obs       Observer
+	hashes    *hashGate
 
 	stop, stopped chan struct{} // housekeeping
 	closeOnce     sync.Once
@@ -101,7 +107,7 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), hasher: o.Hasher,
+		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
 	}

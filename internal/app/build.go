@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/captcha"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/mail"
 	"github.com/renran/accounts/internal/metrics"
 	"github.com/renran/accounts/internal/outbox"
 	"github.com/renran/accounts/internal/password"
@@ -92,10 +95,12 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		s.closers = append(s.closers, m.Close)
 	}
 
+	if !cfg.Production {
+		s.Outbox = outbox.New()
+	}
 	var smsSender account.SMS
 	switch cfg.SMS {
 	case "dev":
-		s.Outbox = outbox.New()
 		smsSender = sms.Dev{Outbox: s.Outbox}
 	case "tencent":
 		smsSender = &sms.Tencent{API: sms.NewTencentAPI(cfg.SMSEndpoint, cfg.SMSRegion, cfg.TencentID, cfg.TencentKey),
@@ -105,6 +110,25 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 			SignName: cfg.SMSSign, TemplateCode: cfg.SMSTemplate, Log: o.Logger}
 	default:
 		return nil, fmt.Errorf("RENRAN_SMS=%q: no such provider", cfg.SMS)
+	}
+
+	// Mail: queued and sent in the background, to the outbox in development.
+	var mailer account.Mailer
+	var sender mail.Sender
+	switch {
+	case cfg.Mail == "dev" && s.Outbox != nil:
+		sender = mail.Dev{Outbox: s.Outbox}
+	case strings.HasPrefix(cfg.Mail, "smtp://") || strings.HasPrefix(cfg.Mail, "smtps://"):
+		u, err := url.Parse(cfg.Mail)
+		if err != nil {
+			return nil, fmt.Errorf("RENRAN_MAIL: %w", err)
+		}
+		sender = &mail.SMTP{URL: u, From: cfg.MailFrom}
+	}
+	if sender != nil {
+		q := mail.NewQueue(sender, o.Logger)
+		mailer = mailQueue{q}
+		s.closers = append(s.closers, func() error { q.Close(); return nil })
 	}
 
 	// The captcha: the real Tencent client in both modes; in development it is pointed at
@@ -129,7 +153,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	}
 
 	s.Accounts, err = account.New(account.Options{
-		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: verifier, Hasher: o.Hasher,
+		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: verifier, Hasher: o.Hasher, Mailer: mailer, PublicURL: cfg.PublicURL.String(),
 		CaptchaPolicy: account.CaptchaPolicy{Login: account.Policy(cfg.CaptchaPolicy[0]), Bind: account.Policy(cfg.CaptchaPolicy[1]), SMS: account.Policy(cfg.CaptchaPolicy[2])},
 		QQ: qq.New(qq.Config{
 			BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
@@ -171,6 +195,13 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	}
 	s.Handler = web.NewServer(deps)
 	return s, nil
+}
+
+// mailQueue adapts the mail queue to account.Mailer.
+type mailQueue struct{ q *mail.Queue }
+
+func (m mailQueue) Enqueue(msg account.MailMessage) error {
+	return m.q.Enqueue(mail.Message{To: msg.To, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML, Link: msg.Link})
 }
 
 // OpenStore opens (and migrates) the database cfg names.

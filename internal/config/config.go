@@ -72,7 +72,8 @@ var Variables = []Var{
 	{"RENRAN_SMS_ENDPOINT", "the provider's API URL", "https://sms.tencentcloudapi.com or https://dysmsapi.aliyuncs.com"},
 	{"RENRAN_ALIYUN_ACCESS_KEY_ID", "aliyun: the AccessKey id", "required for aliyun"},
 	{"RENRAN_ALIYUN_ACCESS_KEY_SECRET", "aliyun: the AccessKey secret", "required for aliyun"},
-	{"RENRAN_MAIL", "`smtp://…`, `dev`, or `off` (nothing sends mail yet: e-mail recovery is a later step)", "dev; production: off"},
+	{"RENRAN_MAIL", "`smtp://user:pass@host:587` (STARTTLS required), `smtps://…:465` (implicit TLS), `dev` (the development outbox), or `off` (no mail: no e-mail confirmation or recovery)", "dev; production: off"},
+	{"RENRAN_MAIL_FROM", "the From of the service's mails, e.g. `荏苒资讯 <no-reply@renran.example>`", "required with smtp"},
 	{"RENRAN_RATE_LIMITS", "`on`, or `off` for load tests (development only)", "on"},
 	{"RENRAN_TRUSTED_PROXIES", "proxy addresses/CIDRs whose `X-Forwarded-For` is believed", "empty: the peer address is the client"},
 	{"RENRAN_CORS_ORIGINS", "other front-end origins allowed to call the API with credentials", "empty"},
@@ -118,6 +119,7 @@ type Config struct {
 	AliyunID       string
 	AliyunSecret   string
 	Mail           string
+	MailFrom       string
 	RateLimits     bool
 	TrustedProxies []netip.Prefix
 	CORSOrigins    []string // normalised scheme://host[:port]
@@ -388,8 +390,18 @@ func Load(getenv func(string) string) (Config, error) {
 		mailDefault = "off" // nothing sends mail yet: password recovery by e-mail is not in this build
 	}
 	c.Mail = get("RENRAN_MAIL", mailDefault)
-	if c.Mail != "dev" && c.Mail != "off" && !strings.HasPrefix(c.Mail, "smtp://") && !strings.HasPrefix(c.Mail, "smtps://") {
-		bad("RENRAN_MAIL=%q: want smtp://…, dev or off", c.Mail)
+	c.MailFrom = get("RENRAN_MAIL_FROM", "")
+	switch {
+	case c.Mail == "dev", c.Mail == "off":
+	case strings.HasPrefix(c.Mail, "smtp://"), strings.HasPrefix(c.Mail, "smtps://"):
+		if mu, err := url.Parse(c.Mail); err != nil || mu.Hostname() == "" {
+			bad("RENRAN_MAIL: not an SMTP URL like smtp://user:password@smtp.example.com:587")
+		}
+		if c.MailFrom == "" {
+			bad("RENRAN_MAIL is SMTP but RENRAN_MAIL_FROM is empty: set it, e.g. 荏苒资讯 <no-reply@renran.example>")
+		}
+	default:
+		bad("RENRAN_MAIL: want smtp://…, smtps://…, dev or off")
 	}
 	switch rl := get("RENRAN_RATE_LIMITS", "on"); rl {
 	case "on":

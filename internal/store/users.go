@@ -22,6 +22,8 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	qBumpTokenVersion = "UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version"
 	qSetPasswordHash  = "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?"
+	qChangePassword   = "UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version"
+	qSetEmail         = "UPDATE users SET email = ?, updated_at = ? WHERE id = ?"
 )
 
 type scanner interface{ Scan(...any) error }
@@ -159,6 +161,33 @@ func (db *DB) BumpTokenVersion(ctx context.Context, userID int64, events ...acco
 		return 0, db.fail("bump token version", err)
 	}
 	return v, nil
+}
+
+// ChangePassword sets a new password hash and revokes every token of the user (the token
+// version moves on), with the audit events, in one transaction. It returns the new version.
+func (db *DB) ChangePassword(ctx context.Context, userID int64, hash string, events ...account.AuditEvent) (int64, error) {
+	var v int64
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, db.sql(qChangePassword), hash, db.now().UnixMilli(), userID).Scan(&v); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	})
+	if err != nil {
+		return 0, db.fail("change password", err)
+	}
+	return v, nil
+}
+
+// SetEmail sets the user's (confirmed) e-mail, with the audit events; an address another
+// user has fails with account.ErrEmailTaken.
+func (db *DB) SetEmail(ctx context.Context, userID int64, email string, events ...account.AuditEvent) error {
+	return db.fail("set email", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.sql(qSetEmail), nullable(email), db.now().UnixMilli(), userID); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	}))
 }
 
 // SetPasswordHash replaces a user's password hash (after a rehash with new parameters).

@@ -225,6 +225,10 @@ func (b *browser) do(method, path string, body any, hdr ...string) response {
 		req.Header[k] = v
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1] // net/http sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := b.c.Do(req)
