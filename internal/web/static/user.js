@@ -1,4 +1,4 @@
-import { api, fallbackAvatar, getToken, clearUser, $, setBusy, toast } from './common.js';
+import { api, fallbackAvatar, getToken, clearUser, saveUser, $, setBusy, toast, clearErrors, fieldError, focusFirstError, showApiError } from './common.js';
 
 function toLogin() {
   clearUser();
@@ -22,6 +22,7 @@ async function load() {
   $('#user-username').textContent = u.username;
   $('#user-mobile').textContent = u.mobile || '未绑定';
   $('#user-email').textContent = u.email || '未绑定';
+  $('#email-summary').textContent = u.email ? '更换邮箱' : '添加邮箱';
   fallbackAvatar($('#user-avatar'));
   if (u.avatar) $('#user-avatar').src = u.avatar;
   const list = $('#user-identities');
@@ -55,6 +56,47 @@ async function logout(all) {
   setBusy(btn, false);
   toast(res.data.message || '退出失败，请重试');
 }
+
+const emailForm = $('#email-form');
+emailForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  clearErrors(emailForm);
+  const email = emailForm.elements.email.value.trim();
+  const password = emailForm.elements.password.value;
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) fieldError(emailForm, 'email', '请输入正确的邮箱地址');
+  if (!password) fieldError(emailForm, 'password', '请输入当前密码');
+  if (focusFirstError(emailForm)) return;
+  const btn = $('#email-submit');
+  setBusy(btn, true, '发送中…');
+  const res = await api('PUT', '/users/email/', { email, password }, { auth: true });
+  setBusy(btn, false);
+  if (res.status === 401 && res.data.error === 'not_authenticated') { toLogin(); return; }
+  if (!res.ok) { showApiError(emailForm, res); return; }
+  emailForm.reset();
+  $('#email-box').open = false;
+  toast(res.data.message || '确认邮件已发送');
+});
+
+const pwForm = $('#password-form');
+pwForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  clearErrors(pwForm);
+  const oldPW = pwForm.elements.old_password.value;
+  const newPW = pwForm.elements.new_password.value;
+  if (!oldPW) fieldError(pwForm, 'old_password', '请输入当前密码');
+  if ([...newPW].length < 8) fieldError(pwForm, 'new_password', '密码至少需要 8 个字符');
+  if (focusFirstError(pwForm)) return;
+  const btn = $('#password-submit');
+  setBusy(btn, true, '保存中…');
+  const res = await api('PUT', '/users/password/', { old_password: oldPW, new_password: newPW }, { auth: true });
+  setBusy(btn, false);
+  if (res.status === 401 && res.data.error === 'not_authenticated') { toLogin(); return; }
+  if (!res.ok) { showApiError(pwForm, res); return; }
+  saveUser(res.data, !!localStorage.getItem('user_token'));
+  pwForm.reset();
+  $('#password-box').open = false;
+  toast('密码已修改，其他设备上的登录已退出');
+});
 
 $('#logout').addEventListener('click', () => logout(false));
 $('#logout-all').addEventListener('click', () => logout(true));
