@@ -90,6 +90,8 @@ type Store interface {
 	BindIdentity(ctx context.Context, id Identity, events ...AuditEvent) (Identity, error)
 	UpdateIdentityTokens(ctx context.Context, ids []Identity) error
 	AppendAudit(ctx context.Context, events []AuditEvent) error
+	// RecentAuditEvents lists a user's n newest events, newest first.
+	RecentAuditEvents(ctx context.Context, userID int64, n int) ([]AuditEvent, error)
 	BumpTokenVersion(ctx context.Context, userID int64, events ...AuditEvent) (int64, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 	// ChangePassword sets a new hash and revokes every token of the user (new version).

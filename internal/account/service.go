@@ -345,6 +345,16 @@ func (s *Service) Me(ctx context.Context, sess Session) (Profile, error) {
 	return Profile{User: sess.User, Identities: ids}, nil
 }
 
+// RecentEvents is what happened to the account lately: its 20 newest security events.
+// Events that record no change (logins, failures) are batched and appear within a moment.
+func (s *Service) RecentEvents(ctx context.Context, sess Session) ([]AuditEvent, error) {
+	evs, err := s.store.RecentAuditEvents(ctx, sess.User.ID, 20)
+	if err != nil {
+		return nil, fmt.Errorf("account: recent events: %w", err)
+	}
+	return evs, nil
+}
+
 // Logout revokes the session's token, or with all every token of the user.
 func (s *Service) Logout(ctx context.Context, sess Session, all bool, cl Client) error {
 	if all {

@@ -24,6 +24,7 @@ const (
 		WHERE provider = ? AND app_id = ? AND openid = ?`
 	qInsertAudit = `INSERT INTO audit_events (user_id, event, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)`
 	qAuditEvents = "SELECT COALESCE(user_id, 0), event, ip, user_agent, detail, created_at FROM audit_events WHERE user_id = ? ORDER BY id"
+	qRecentAudit = "SELECT COALESCE(user_id, 0), event, ip, user_agent, detail, created_at FROM audit_events WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
 	qCounts      = "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM oauth_identities)"
 )
 
@@ -173,9 +174,19 @@ func (db *DB) insertAudit(ctx context.Context, tx *sql.Tx, userID int64, events 
 
 // AuditEvents lists a user's audit events, oldest first (for the user centre and tests).
 func (db *DB) AuditEvents(ctx context.Context, userID int64) ([]account.AuditEvent, error) {
+	return db.auditEvents(ctx, qAuditEvents, userID)
+}
+
+// RecentAuditEvents lists a user's n newest audit events, newest first (the user centre;
+// the audit_events_user index serves it).
+func (db *DB) RecentAuditEvents(ctx context.Context, userID int64, n int) ([]account.AuditEvent, error) {
+	return db.auditEvents(ctx, qRecentAudit, userID, n)
+}
+
+func (db *DB) auditEvents(ctx context.Context, q string, args ...any) ([]account.AuditEvent, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	rows, err := db.r.QueryContext(ctx, db.sql(qAuditEvents), userID)
+	rows, err := db.r.QueryContext(ctx, db.sql(q), args...)
 	if err != nil {
 		return nil, db.fail("audit events", err)
 	}

@@ -191,3 +191,33 @@ func TestChangePassword(t *testing.T) {
 	}
 	wantStatus(t, "a login after 12 wrong old passwords", e.browser().do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "a brand new passphrase"}), 429, "too_many_attempts")
 }
+
+// TestEvents: the user centre's history, newest first, with the device, only the user's own.
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("correct horse battery")
+	b := e.browser().loginAs(u, "correct horse battery")
+	r := b.do("PUT", "/users/password/", map[string]any{"old_password": "correct horse battery", "new_password": "a brand new passphrase"},
+		"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+	nb := e.browser().auth(r.str("token"))
+	var evs []any
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		res := nb.do("GET", "/users/me/events/", nil)
+		evs, _ = res.body["events"].([]any)
+		if len(evs) >= 2 { // the change, and the login (batched by the journal)
+			break
+		}
+	}
+	if len(evs) < 2 {
+		t.Fatalf("events = %v", evs)
+	}
+	first := evs[0].(map[string]any)
+	if first["kind"] != "password_change" || first["title"] != "修改密码" || first["device"] != "Safari · iPhone" {
+		t.Errorf("newest event = %v", first)
+	}
+	wantStatus(t, "events without a JWT", e.browser().do("GET", "/users/me/events/", nil), 401, "not_authenticated")
+	other := e.browser().loginAs(e.user("correct horse battery"), "correct horse battery")
+	if res := other.do("GET", "/users/me/events/", nil); strings.Contains(res.raw, "password_change") {
+		t.Error("another user sees this user's events")
+	}
+}

@@ -15,6 +15,7 @@ func (s *Server) routes() {
 	}
 	api("POST /users/login/", s.handleLogin)
 	api("GET /users/me/", s.handleMe)
+	api("GET /users/me/events/", s.handleEvents)
 	api("POST /users/logout/", s.handleLogout)
 	api("POST /users/sms/", s.handleSMS)
 	api("POST /users/", s.handleRegister)

@@ -42,6 +42,32 @@ async function load() {
   li.append(img, text);
   list.append(li);
   $('#user-profile').hidden = false;
+  loadEvents();
+}
+
+async function loadEvents() {
+  const list = $('#user-events');
+  const res = await api('GET', '/users/me/events/', undefined, { auth: true });
+  list.textContent = '';
+  const evs = (res.ok && res.data.events) || [];
+  if (!evs.length) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = res.ok ? '暂无记录' : '记录暂时无法加载';
+    list.append(li);
+    return;
+  }
+  for (const e of evs) {
+    const li = document.createElement('li');
+    const when = new Date(e.at).toLocaleString('zh-CN', { hour12: false });
+    const what = document.createElement('strong');
+    what.textContent = e.title;
+    const meta = document.createElement('span');
+    meta.className = 'muted small';
+    meta.textContent = ` ${when} · ${e.device}${e.ip ? ' · ' + e.ip : ''}`;
+    li.append(what, meta);
+    list.append(li);
+  }
 }
 
 async function logout(all) {
