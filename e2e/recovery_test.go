@@ -122,3 +122,35 @@ func TestEmailAndRecovery(t *testing.T) {
 	)
 	shot(t, ctx, "password-changed")
 }
+
+// TestLinkQQFromUserCentre: 绑定 QQ in the user centre goes through the emulator and comes
+// back linked; 解除绑定 asks for the password and unlinks.
+func TestLinkQQFromUserCentre(t *testing.T) {
+	s := startSite(t)
+	mobile := s.register(t, "关联用户", "correct horse battery")
+	ctx := browser(t, false)
+	must(t, ctx,
+		chromedp.Navigate(s.url+"/login?next=/user"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#login-account"), mobile),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), "correct horse battery\r"),
+		chromedp.WaitVisible(chromedp.CSS("#qq-link")),
+		chromedp.Click(chromedp.CSS("#qq-link")),
+		waitQQPage(), pickQQUser("10002"),
+		chromedp.WaitVisible(chromedp.CSS("#qq-unlink")),
+	)
+	shot(t, ctx, "linked")
+	if got := text(t, ctx, "#user-identities"); !strings.Contains(got, "小荏") {
+		t.Errorf("linked accounts = %q", got)
+	}
+	must(t, ctx,
+		chromedp.Click(chromedp.CSS("#qq-unlink")),
+		chromedp.WaitVisible(chromedp.CSS("#unlink-form")),
+		chromedp.SendKeys(chromedp.CSS("#unlink-password"), "wrong password"),
+		chromedp.Click(chromedp.CSS("#unlink-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#unlink-form .form-error")),
+		chromedp.SetValue(chromedp.CSS("#unlink-password"), "correct horse battery"),
+		chromedp.Click(chromedp.CSS("#unlink-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#qq-link")),
+	)
+	shot(t, ctx, "unlinked")
+}

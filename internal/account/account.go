@@ -62,6 +62,7 @@ const (
 	EventLogout      = "logout"
 	EventLogoutAll   = "logout_all"
 	EventEmailSet    = "email_set"
+	EventQQUnbind    = "qq_unbind"
 	EventPassChange  = "password_change"
 	EventPassReset   = "password_reset"
 )
@@ -88,6 +89,8 @@ type Store interface {
 	// CreateUserWithIdentity creates the user and binds the identity in one transaction.
 	CreateUserWithIdentity(ctx context.Context, u User, id Identity, events ...AuditEvent) (User, Identity, error)
 	BindIdentity(ctx context.Context, id Identity, events ...AuditEvent) (Identity, error)
+	// DeleteIdentity removes the user's identity of provider and says how many went.
+	DeleteIdentity(ctx context.Context, userID int64, provider string, events ...AuditEvent) (int64, error)
 	UpdateIdentityTokens(ctx context.Context, ids []Identity) error
 	AppendAudit(ctx context.Context, events []AuditEvent) error
 	// RecentAuditEvents lists a user's n newest events, newest first.

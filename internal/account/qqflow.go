@@ -22,6 +22,9 @@ type QQStart struct {
 
 type stateRecord struct {
 	Next string `json:"next"`
+	// A link intent: the logged-in user (id and creation time) the QQ identity is for.
+	Link        int64 `json:"link,omitempty"`
+	LinkCreated int64 `json:"link_created,omitempty"`
 }
 
 // BeginQQ mints a state (256 random bits, URL-safe), remembers the sanitised next with it
@@ -30,6 +33,16 @@ type stateRecord struct {
 // An address may mint qqStatesPerAddr states per StateTTL, so it never holds more live
 // states than that (each costs the short-lived store about 100 bytes for 10 minutes).
 func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool, cl Client) (QQStart, error) {
+	return s.beginQQ(ctx, stateRecord{Next: next}, mobile, cl)
+}
+
+// BeginQQLink is BeginQQ for a logged-in user linking QQ to the account: the state
+// remembers the user, and only that user's session can finish it.
+func (s *Service) BeginQQLink(ctx context.Context, sess Session, next string, mobile bool, cl Client) (QQStart, error) {
+	return s.beginQQ(ctx, stateRecord{Next: next, Link: sess.User.ID, LinkCreated: sess.User.CreatedAt.UnixMilli()}, mobile, cl)
+}
+
+func (s *Service) beginQQ(ctx context.Context, st stateRecord, mobile bool, cl Client) (QQStart, error) {
 	if s.limits {
 		key := s.keys.qqStatesAddr(AddrBucket(cl.IP))
 		n, err := s.incr(ctx, key, StateTTL)
@@ -41,9 +54,10 @@ func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool, cl Clie
 			return QQStart{}, errRateLimited(s.retryAfter(ctx, key, StateTTL))
 		}
 	}
-	next = SafeNext(next)
+	next := SafeNext(st.Next)
+	st.Next = next
 	state := randomToken(32)
-	rec, _ := json.Marshal(stateRecord{Next: next})
+	rec, _ := json.Marshal(st)
 	if err := s.kv.Set(ctx, s.keys.qqState(state), rec, StateTTL); err != nil {
 		return QQStart{}, fmt.Errorf("account: store state: %w", err)
 	}
@@ -58,6 +72,7 @@ type QQCallback struct {
 	State       string
 	CookieState string
 	Client      Client
+	Session     *Session // the caller's session, if any: needed to finish a link state
 }
 
 // QQResult is either a login (a returning user) or a pending identity (a first-time user
@@ -65,6 +80,13 @@ type QQCallback struct {
 type QQResult struct {
 	Login   *Login
 	Pending *Pending
+	Linked  *Linked
+}
+
+// Linked is a QQ identity linked to the logged-in user from the user centre.
+type Linked struct {
+	Identity Identity
+	Next     string
 }
 
 // Pending is a first-time QQ user waiting to bind or register. Handle goes to the page;
@@ -114,6 +136,11 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return QQResult{}, ErrStateInvalid
 	}
+	// A link state is finished only by the session of the user who started it: with no
+	// session, or another user's, it is invalid and nothing is bound.
+	if st.Link != 0 && (cb.Session == nil || cb.Session.User.ID != st.Link || cb.Session.User.CreatedAt.UnixMilli() != st.LinkCreated) {
+		return QQResult{}, ErrStateInvalid
+	}
 	s.obs.QQStep(StepCallback)
 	if cb.Code == "" || len(cb.Code) > 256 {
 		return QQResult{}, ErrQQCancelled
@@ -133,6 +160,9 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 	}
 	appID := s.qq.AppID()
 
+	if st.Link != 0 {
+		return s.linkQQ(ctx, *cb.Session, st, appID, me, tok, cb.Client)
+	}
 	id, u, err := s.store.IdentityByOpenID(ctx, ProviderQQ, appID, me.OpenID)
 	switch {
 	case err == nil:
@@ -395,4 +425,60 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	consume()
 	s.obs.QQStep(StepRegisterOK)
 	return s.issue(created, SessionTTL, rec.Next)
+}
+
+// linkQQ binds the QQ identity to the logged-in user of a link state: 409 qq_already_bound
+// when it is another account's, 409 account_has_qq when the user already has a QQ; the
+// same identity linked again is simply reported.
+func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, appID string, me qq.Me, tok qq.Token, cl Client) (QQResult, error) {
+	id, u, err := s.store.IdentityByOpenID(ctx, ProviderQQ, appID, me.OpenID)
+	switch {
+	case err == nil && u.ID == sess.User.ID:
+		return QQResult{Linked: &Linked{Identity: id, Next: st.Next}}, nil
+	case err == nil:
+		return QQResult{}, ErrQQBound
+	case !errors.Is(err, ErrNoRows):
+		return QQResult{}, fmt.Errorf("account: look up identity: %w", err)
+	}
+	info, err := s.qq.UserInfo(ctx, tok.AccessToken, me.OpenID)
+	if err != nil {
+		s.log.Warn("qq get_user_info failed; linking without profile", "err", err)
+	}
+	rec := pendingRecord{AppID: appID, OpenID: me.OpenID, UnionID: me.UnionID, Nickname: info.Nickname, Avatar: info.Avatar,
+		Access: tok.AccessToken, Refresh: tok.RefreshToken, ExpiresIn: tok.ExpiresIn}
+	bound, err := s.store.BindIdentity(ctx, s.identityFrom(rec, sess.User.ID), s.event(sess.User.ID, EventQQBind, cl, "from the user centre"))
+	if err != nil {
+		return QQResult{}, err
+	}
+	s.obs.QQStep(StepBindOK)
+	if sess.User.Email != "" {
+		s.sendMail(noticeMail(sess.User.Email, sess.User.Nickname, "你的荏苒账号刚刚关联了 QQ（"+info.Nickname+"）。"))
+	}
+	return QQResult{Linked: &Linked{Identity: bound, Next: st.Next}}, nil
+}
+
+// UnlinkQQ removes the user's QQ identity after checking the password (counted by the
+// login throttle). Refused when the account would be left without a way in: with no
+// password, QQ is the only one. The next QQ login of that identity is a first-time one.
+func (s *Service) UnlinkQQ(ctx context.Context, sess Session, pw string, cl Client) error {
+	if sess.User.PasswordHash == "" {
+		return ErrLastLoginMethod
+	}
+	if pw == "" {
+		return ErrPasswordRequired
+	}
+	if _, err := s.checkOwnPassword(ctx, sess, pw, cl); err != nil {
+		return err
+	}
+	n, err := s.store.DeleteIdentity(ctx, sess.User.ID, ProviderQQ, s.event(sess.User.ID, EventQQUnbind, cl, ""))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrQQNotLinked
+	}
+	if sess.User.Email != "" {
+		s.sendMail(noticeMail(sess.User.Email, sess.User.Nickname, "你的荏苒账号刚刚解除了与 QQ 的关联。"))
+	}
+	return nil
 }

@@ -119,6 +119,23 @@ func (db *DB) BindIdentity(ctx context.Context, id account.Identity, events ...a
 	return out, nil
 }
 
+// DeleteIdentity removes the user's identity of provider, with the audit events, and says
+// how many rows went (0 or 1).
+func (db *DB) DeleteIdentity(ctx context.Context, userID int64, provider string, events ...account.AuditEvent) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.sql("DELETE FROM oauth_identities WHERE user_id = ? AND provider = ?"), userID, provider)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	})
+	return n, db.fail("delete identity", err)
+}
+
 // UpdateIdentityTokens stores fresh QQ tokens for a batch of identities in one transaction.
 func (db *DB) UpdateIdentityTokens(ctx context.Context, ids []account.Identity) error {
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -272,6 +272,22 @@ func (b *browser) qqStartFrom(ip, next, uin string) url.Values {
 	return cb.Query()
 }
 
+// qqStartLink lets the emulator approve the authorize URL u as uin and returns the
+// callback's query.
+func (b *browser) qqStartLink(u, uin string) url.Values {
+	b.e.t.Helper()
+	resp, err := b.c.Get(u + "&qqemu_user=" + uin)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || cb.Query().Get("code") == "" {
+		b.e.t.Fatalf("emulator authorize: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return cb.Query()
+}
+
 // qqCallback forwards code and state as the callback page does.
 func (b *browser) qqCallback(q url.Values) response {
 	return b.do("GET", "/oauth/qq/info/?code="+url.QueryEscape(q.Get("code"))+"&state="+url.QueryEscape(q.Get("state")), nil)

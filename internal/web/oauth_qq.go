@@ -25,7 +25,17 @@ func (s *Server) handleQQURL(w http.ResponseWriter, r *http.Request) error {
 	if next == "" {
 		next = q.Get("state")
 	}
-	start, err := s.accounts.BeginQQ(r.Context(), next, isMobile(r.UserAgent()), s.client(r))
+	var start account.QQStart
+	var err error
+	if q.Get("intent") == "link" { // linking QQ to the logged-in account (the user centre)
+		sess, aerr := s.authenticate(r)
+		if aerr != nil {
+			return aerr
+		}
+		start, err = s.accounts.BeginQQLink(r.Context(), sess, next, isMobile(r.UserAgent()), s.client(r))
+	} else {
+		start, err = s.accounts.BeginQQ(r.Context(), next, isMobile(r.UserAgent()), s.client(r))
+	}
 	if err != nil {
 		return err
 	}
@@ -55,9 +65,13 @@ type pendingBody struct {
 // the pending cookie that binds qq_user to this browser.
 func (s *Server) handleQQInfo(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	res, err := s.accounts.FinishQQ(r.Context(), account.QQCallback{
-		Code: q.Get("code"), State: q.Get("state"), CookieState: s.cookie(r, stateCookie), Client: s.client(r),
-	})
+	cb := account.QQCallback{Code: q.Get("code"), State: q.Get("state"), CookieState: s.cookie(r, stateCookie), Client: s.client(r)}
+	if r.Header.Get("Authorization") != "" {
+		if sess, err := s.authenticate(r); err == nil {
+			cb.Session = &sess // finishes a link state; a plain login ignores it
+		}
+	}
+	res, err := s.accounts.FinishQQ(r.Context(), cb)
 	// The state is used up whatever happened next.
 	if !errors.Is(err, account.ErrStateInvalid) {
 		s.clearCookie(w, stateCookie)
@@ -67,6 +81,12 @@ func (s *Server) handleQQInfo(w http.ResponseWriter, r *http.Request) error {
 	}
 	if res.Login != nil {
 		return encode(w, http.StatusOK, newLoginBody(*res.Login))
+	}
+	if l := res.Linked; l != nil {
+		return encode(w, http.StatusOK, map[string]any{
+			"linked": identityBody{Provider: l.Identity.Provider, Nickname: l.Identity.Nickname, Avatar: l.Identity.Avatar, BoundAt: l.Identity.CreatedAt},
+			"next":   l.Next,
+		})
 	}
 	p := res.Pending
 	s.setCookie(w, pendingCookie, p.Browser, account.PendingTTL)
@@ -123,4 +143,25 @@ func (s *Server) handleQQRegister(w http.ResponseWriter, r *http.Request) error 
 	}
 	s.clearCookie(w, pendingCookie)
 	return encode(w, http.StatusCreated, newLoginBody(l))
+}
+
+type unlinkRequest struct {
+	Password string `json:"password"`
+}
+
+// handleQQUnlink handles DELETE /oauth/qq/ (JWT): {password} → 204.
+func (s *Server) handleQQUnlink(w http.ResponseWriter, r *http.Request) error {
+	sess, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	var in unlinkRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.accounts.UnlinkQQ(r.Context(), sess, in.Password, s.client(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -28,6 +28,7 @@ func (s *Server) routes() {
 	api("GET /oauth/qq/info/", s.handleQQInfo)
 	api("PUT /oauth/qq/info/", s.handleQQBind)
 	api("POST /oauth/qq/info/", s.handleQQRegister)
+	api("DELETE /oauth/qq/", s.handleQQUnlink)
 	for _, p := range []string{"/users/", "/oauth/"} {
 		s.mux.HandleFunc("OPTIONS "+p, s.handlePreflight)
 	}

@@ -27,6 +27,8 @@ const TITLES = {
   qq_login_cancelled: 'QQ 登录已取消',
   qq_timeout: 'QQ 暂时没有响应',
   qq_unavailable: '暂时无法连接 QQ',
+  qq_already_bound: '这个 QQ 已关联其他账号',
+  account_has_qq: '你的账号已关联了 QQ',
 };
 
 function fail(code, message) {
@@ -111,9 +113,16 @@ async function main() {
     fail('oauth_state_invalid', '这个 QQ 登录链接已经用过或已失效（比如刷新了页面）。请重新发起 QQ 登录。');
     return;
   }
-  const res = await api('GET', `/oauth/qq/info/?code=${encodeURIComponent(cb.code)}&state=${encodeURIComponent(cb.state)}`);
+  // The session goes along: a link started in the user centre is finished only by it.
+  const res = await api('GET', `/oauth/qq/info/?code=${encodeURIComponent(cb.code)}&state=${encodeURIComponent(cb.state)}`, undefined, { auth: true });
   if (!res.ok) { fail(res.data.error, res.data.message); return; }
   next = res.data.next || '/';
+  if (res.data.linked) {
+    show('cb-loading');
+    $('#cb-loading-text').textContent = `已关联 QQ：${res.data.linked.nickname || 'QQ 用户'}，正在返回个人中心…`;
+    location.replace(next && next !== '/' ? next : '/user');
+    return;
+  }
   if (res.data.token) { loggedIn(res.data); return; }
   handle = res.data.qq_user;
   $('#cb-nickname').textContent = res.data.nickname || 'QQ 用户';

@@ -34,13 +34,28 @@ async function load() {
   fallbackAvatar(img);
   img.src = (qq && qq.avatar) || '/static/avatar.svg';
   const text = document.createElement('span');
+  const action = document.createElement('button');
+  action.type = 'button';
+  action.className = 'btn btn-link';
   if (qq) {
     text.textContent = `QQ：${qq.nickname || 'QQ 用户'}（${new Date(qq.bound_at).toLocaleDateString('zh-CN')} 关联）`;
+    action.textContent = '解除绑定';
+    action.id = 'qq-unlink';
+    action.addEventListener('click', () => { $('#unlink-form').hidden = false; $('#unlink-password').focus(); });
   } else {
-    text.textContent = 'QQ：未关联。退出后在登录页用 QQ 登录即可关联。';
+    text.textContent = 'QQ：未关联';
+    action.textContent = '绑定 QQ';
+    action.id = 'qq-link';
+    action.addEventListener('click', () => linkQQ(action));
   }
-  li.append(img, text);
+  li.append(img, text, action);
   list.append(li);
+  for (const name of ['微信', '微博']) {
+    const o = document.createElement('li');
+    o.className = 'muted';
+    o.textContent = `${name}：暂未开放`;
+    list.append(o);
+  }
   $('#user-profile').hidden = false;
   loadEvents();
 }
@@ -122,6 +137,34 @@ pwForm.addEventListener('submit', async (ev) => {
   pwForm.reset();
   $('#password-box').open = false;
   toast('密码已修改，其他设备上的登录已退出');
+});
+
+async function linkQQ(btn) {
+  setBusy(btn, true, '正在前往 QQ…');
+  const res = await api('GET', '/oauth/qq/url/?intent=link&next=/user', undefined, { auth: true });
+  if (res.ok && res.data.url) { location.href = res.data.url; return; }
+  setBusy(btn, false);
+  if (res.status === 401) { toLogin(); return; }
+  toast(res.data.message || 'QQ 暂时不可用，请稍后重试');
+}
+
+const unlinkForm = $('#unlink-form');
+$('#unlink-cancel').addEventListener('click', () => { unlinkForm.hidden = true; clearErrors(unlinkForm); });
+unlinkForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  clearErrors(unlinkForm);
+  const password = unlinkForm.elements.password.value;
+  if (!password) { fieldError(unlinkForm, 'password', '请输入当前密码').focus(); return; }
+  const btn = $('#unlink-submit');
+  setBusy(btn, true, '解除中…');
+  const res = await api('DELETE', '/oauth/qq/', { password }, { auth: true });
+  setBusy(btn, false);
+  if (res.status === 401 && res.data.error === 'not_authenticated') { toLogin(); return; }
+  if (!res.ok) { showApiError(unlinkForm, res); return; }
+  unlinkForm.reset();
+  unlinkForm.hidden = true;
+  toast('已解除 QQ 关联');
+  load();
 });
 
 $('#logout').addEventListener('click', () => logout(false));
