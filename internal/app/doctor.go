@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -133,8 +134,28 @@ func Doctor(ctx context.Context, getenv func(string) string) []Check {
 	}
 
 	// Mail.
-	if cfg.Mail == "off" {
-		add("mail", true, "RENRAN_MAIL", "未配置邮件：本版本尚无需要发信的功能", "no mail: nothing in this build sends mail yet")
+	switch {
+	case cfg.Mail == "off":
+		add("mail", true, "RENRAN_MAIL", "未配置邮件：无法确认邮箱，也无法通过邮件找回密码", "no mail: no e-mail can be confirmed, and nobody can recover a password by mail")
+	case cfg.Mail == "dev":
+		add("mail", true, "RENRAN_MAIL", "开发模式：邮件写入开发发件箱", "development: mails go to the development outbox")
+	default:
+		u, _ := url.Parse(cfg.Mail)
+		port := u.Port()
+		if port == "" {
+			port = "587"
+			if u.Scheme == "smtps" {
+				port = "465"
+			}
+		}
+		addr := net.JoinHostPort(u.Hostname(), port)
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			add("mail", false, "RENRAN_MAIL", "无法连接 SMTP 服务器 "+addr+"："+err.Error(), "cannot reach the SMTP server "+addr+": "+err.Error())
+		} else {
+			c.Close()
+			add("mail", true, "RENRAN_MAIL", "SMTP 服务器 "+addr+" 可以连接", "the SMTP server "+addr+" answers")
+		}
 	}
 	return out
 }

@@ -72,6 +72,7 @@ func TestDoctor(t *testing.T) {
 		{"the captcha app secret wrong", with("RENRAN_CAPTCHA_APP_SECRET", "not-the-secret"), "RENRAN_CAPTCHA_APP_SECRET"},
 		{"the captcha endpoint down", with("RENRAN_CAPTCHA_ENDPOINT", "http://127.0.0.1:1/"), "RENRAN_CAPTCHA_ENDPOINT"},
 		{"SMS missing settings", with("RENRAN_SMS_SIGN_NAME", ""), "RENRAN_SMS"},
+		{"SMTP unreachable", with("RENRAN_MAIL", "smtp://u:p@127.0.0.1:1", "RENRAN_MAIL_FROM", "no-reply@renran.example"), "RENRAN_MAIL"},
 	}
 	if os.Getenv("RENRAN_TEST_POSTGRES_URL") != "" {
 		url := testenv.Postgres(t)
