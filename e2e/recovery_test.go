@@ -10,6 +10,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// logIn logs in on the login page and waits for the user centre.
+func logIn(s *site, account, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(s.url+"/login?next=/user"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#login-account"), account),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), password+"\r"),
+		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
+	)
+}
+
 // mailLink waits for the newest mail to addr in the development outbox and returns its link.
 func (s *site) mailLink(t *testing.T, addr string, n int) string {
 	t.Helper()
@@ -44,10 +54,7 @@ func TestEmailAndRecovery(t *testing.T) {
 	mobile := s.register(t, "找回用户", "correct horse battery")
 	ctx := browser(t, false)
 	must(t, ctx,
-		chromedp.Navigate(s.url+"/login?next=/user"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
-		chromedp.SendKeys(chromedp.CSS("#login-account"), mobile),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), "correct horse battery\r"),
-		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
+		logIn(s, mobile, "correct horse battery"),
 		chromedp.Click(chromedp.CSS("#email-summary")),
 		chromedp.SendKeys(chromedp.CSS("#email-email"), "zhao@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#email-password"), "correct horse battery"),
@@ -130,9 +137,7 @@ func TestLinkQQFromUserCentre(t *testing.T) {
 	mobile := s.register(t, "关联用户", "correct horse battery")
 	ctx := browser(t, false)
 	must(t, ctx,
-		chromedp.Navigate(s.url+"/login?next=/user"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
-		chromedp.SendKeys(chromedp.CSS("#login-account"), mobile),
-		chromedp.SendKeys(chromedp.CSS("#login-password"), "correct horse battery\r"),
+		logIn(s, mobile, "correct horse battery"),
 		chromedp.WaitVisible(chromedp.CSS("#qq-link")),
 		chromedp.Click(chromedp.CSS("#qq-link")),
 		waitQQPage(), pickQQUser("10002"),

@@ -260,21 +260,12 @@ func (b *browser) qqStartFrom(ip, next, uin string) url.Values {
 	if r.status != 200 {
 		b.e.t.Fatalf("GET /oauth/qq/url/ = %d %s", r.status, r.raw)
 	}
-	resp, err := b.c.Get(r.str("url") + "&qqemu_user=" + uin)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	cb, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || cb.Query().Get("code") == "" {
-		b.e.t.Fatalf("emulator authorize: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	return cb.Query()
+	return b.qqApprove(r.str("url"), uin)
 }
 
-// qqStartLink lets the emulator approve the authorize URL u as uin and returns the
+// qqApprove lets the emulator approve the authorize URL u as uin and returns the
 // callback's query.
-func (b *browser) qqStartLink(u, uin string) url.Values {
+func (b *browser) qqApprove(u, uin string) url.Values {
 	b.e.t.Helper()
 	resp, err := b.c.Get(u + "&qqemu_user=" + uin)
 	if err != nil {

@@ -23,7 +23,7 @@ func TestQQLink(t *testing.T) {
 	if start.status != 200 {
 		t.Fatalf("link URL = %d %s", start.status, start.raw)
 	}
-	cb := b.qqStartLink(start.str("url"), uin)
+	cb := b.qqApprove(start.str("url"), uin)
 	// Finished by another user's session: refused, nothing bound.
 	v := e.user("correct horse battery")
 	bv := b.auth(e.browser().loginAs(v, "correct horse battery").hdr.Get("Authorization")[len("Bearer "):]) // b's cookies, v's JWT
@@ -33,12 +33,12 @@ func TestQQLink(t *testing.T) {
 	}
 	// Again, properly: without a session it is refused, with u's it links.
 	start = b.do("GET", "/oauth/qq/url/?intent=link&next=/user", nil)
-	cb = b.qqStartLink(start.str("url"), uin)
+	cb = b.qqApprove(start.str("url"), uin)
 	anon := *b
 	anon.hdr = nil
 	wantStatus(t, "a link state without a JWT", anon.qqCallback(cb), 400, "oauth_state_invalid")
 	start = b.do("GET", "/oauth/qq/url/?intent=link&next=/user", nil)
-	cb = b.qqStartLink(start.str("url"), uin)
+	cb = b.qqApprove(start.str("url"), uin)
 	r := b.qqCallback(cb)
 	wantStatus(t, "link", r, 200, "")
 	if l, _ := r.body["linked"].(map[string]any); l == nil || l["provider"] != "qq" || l["nickname"] != "关联用户" || r.str("next") != "/user" {
@@ -50,11 +50,11 @@ func TestQQLink(t *testing.T) {
 	}
 	// A second QQ for u: 409 account_has_qq.
 	start = b.do("GET", "/oauth/qq/url/?intent=link", nil)
-	wantStatus(t, "a second QQ", b.qqCallback(b.qqStartLink(start.str("url"), e.emu.AddUser("第二个").UIN)), 409, "account_has_qq")
+	wantStatus(t, "a second QQ", b.qqCallback(b.qqApprove(start.str("url"), e.emu.AddUser("第二个").UIN)), 409, "account_has_qq")
 	// u's QQ linked by v: 409 qq_already_bound.
 	bv2 := e.browser().loginAs(v, "correct horse battery")
 	start = bv2.do("GET", "/oauth/qq/url/?intent=link", nil)
-	wantStatus(t, "someone else's QQ", bv2.qqCallback(bv2.qqStartLink(start.str("url"), uin)), 409, "qq_already_bound")
+	wantStatus(t, "someone else's QQ", bv2.qqCallback(bv2.qqApprove(start.str("url"), uin)), 409, "qq_already_bound")
 
 	// Unlink.
 	wantStatus(t, "unlink with a wrong password", b.do("DELETE", "/oauth/qq/", map[string]any{"password": "not it"}), 401, "invalid_credentials")
