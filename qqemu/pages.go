@@ -259,12 +259,12 @@ var page = template.Must(template.New("p").Parse(`<!doctype html>
 <style>
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.5 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;background:#eef3f8;color:#333}
-header{background:#12b7f5;color:#fff;padding:12px 20px;font-size:18px;font-weight:600;letter-spacing:1px}
+header{background:#0a6e9c;color:#fff;padding:12px 20px;font-size:18px;font-weight:600;letter-spacing:1px}
 header small{font-weight:400;font-size:12px;opacity:.85;margin-left:8px}
 main{max-width:520px;margin:32px auto;background:#fff;border-radius:8px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:24px}
 .mobile main{margin:0;border-radius:0;min-height:calc(100vh - 48px)}
 h1{font-size:16px;margin:0 0 4px}
-.app{color:#12b7f5}
+.app{color:#0a6e9c}
 .perm{background:#f5f9fc;border:1px solid #e3edf5;border-radius:6px;padding:10px 14px;margin:12px 0 18px;color:#666}
 .perm li{margin-left:-18px}
 .users{list-style:none;margin:0;padding:0}
@@ -272,13 +272,13 @@ h1{font-size:16px;margin:0 0 4px}
 .users button{display:flex;align-items:center;width:100%;padding:10px 12px;border:1px solid #dde6ee;border-radius:6px;background:#fff;cursor:pointer;font-size:15px;text-align:left}
 .users button:hover,.users button:focus{border-color:#12b7f5;background:#f0faff;outline:none}
 .users img{width:40px;height:40px;border-radius:50%;margin-right:12px}
-.uin{color:#999;font-size:12px;margin-left:auto}
+.uin{color:#666;font-size:12px;margin-left:auto}
 .new{display:flex;gap:8px;margin-top:16px;padding-top:16px;border-top:1px dashed #dde6ee}
 .new input{flex:1;padding:9px 10px;border:1px solid #dde6ee;border-radius:6px;font-size:14px;min-width:0}
-.btn{padding:9px 18px;border:0;border-radius:6px;background:#12b7f5;color:#fff;font-size:14px;cursor:pointer}
-.cancel{display:block;text-align:center;margin-top:18px;color:#999}
+.btn{padding:9px 18px;border:0;border-radius:6px;background:#0a6e9c;color:#fff;font-size:14px;cursor:pointer}
+.cancel{display:block;text-align:center;margin-top:18px;color:#666}
 .err{color:#c0392b;font-size:16px;text-align:center;padding:30px 0}
-footer{text-align:center;color:#aab;font-size:12px;margin:16px}
+footer{text-align:center;color:#666;font-size:12px;margin:16px}
 </style></head>
 <body class="{{.Display}}">
 <header>QQ登录<small>QQ 互联 · 本地模拟器</small></header>
