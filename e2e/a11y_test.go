@@ -72,7 +72,9 @@ func TestAccessibility(t *testing.T) {
 			visit("/login", "#login-form")
 			must(t, ctx, chromedp.SendKeys(chromedp.CSS("#login-account"), mobile),
 				chromedp.SendKeys(chromedp.CSS("#login-password"), "wrong password"),
-				chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#login-form .form-error")))
+				chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#login-form .form-error")),
+				// the button fades back from its busy look: check it once it has
+				chromedp.Poll[chromedp.Void](`getComputedStyle(document.querySelector('#login-submit')).opacity === '1'`))
 			checkA11y(t, ctx, "/login with an error")
 			visit("/register", "#register-form")
 			must(t, ctx, chromedp.SendKeys(chromedp.CSS("#register-mobile"), newMobile()),

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/renran/accounts/internal/qq"
 )
 
 // QQStart is the beginning of a QQ login: where to send the browser, and the state the
@@ -62,7 +60,7 @@ func (s *Service) beginQQ(ctx context.Context, st stateRecord, mobile bool, cl C
 		return QQStart{}, fmt.Errorf("account: store state: %w", err)
 	}
 	s.obs.QQStep(StepAuthorize)
-	return QQStart{URL: s.qq.AuthorizeURL(state, mobile), State: state, Next: next}, nil
+	return QQStart{URL: s.qqProvider().AuthorizeURL(state, mobile), State: state, Next: next}, nil
 }
 
 // QQCallback is what the callback page forwards: QQ's code and state, and the state the
@@ -146,31 +144,24 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 		return QQResult{}, ErrQQCancelled
 	}
 
-	tok, err := s.qq.Exchange(ctx, cb.Code)
+	p := s.qqProvider()
+	ext, err := p.Identify(ctx, cb.Code)
 	if err != nil {
-		return QQResult{}, s.qqErr("exchange code", err)
+		return QQResult{}, s.providerErr(p, "identify", err)
 	}
-	me := qq.Me{OpenID: tok.OpenID}
-	// need_openid=1 spares the /me call; it is still needed when QQ left the openid out
-	// or when the unionid is wanted (only /me gives it).
-	if me.OpenID == "" || s.qq.WantsUnionID() {
-		if me, err = s.qq.Me(ctx, tok.AccessToken); err != nil {
-			return QQResult{}, s.qqErr("me", err)
-		}
-	}
-	appID := s.qq.AppID()
+	appID := p.AppID()
 
 	if st.Link != 0 {
-		return s.linkQQ(ctx, *cb.Session, st, appID, me, tok, cb.Client)
+		return s.linkQQ(ctx, *cb.Session, st, p, ext, cb.Client)
 	}
-	id, u, err := s.store.IdentityByOpenID(ctx, ProviderQQ, appID, me.OpenID)
+	id, u, err := s.store.IdentityByOpenID(ctx, p.Name(), appID, ext.Subject)
 	switch {
 	case err == nil:
 		if u.Disabled {
 			s.audit(u.ID, EventLoginFailed, cb.Client, "qq: disabled account")
 			return QQResult{}, ErrInvalidCredentials
 		}
-		id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(id.OpenID, tok.AccessToken, tok.RefreshToken, tok.ExpiresIn)
+		id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(id.OpenID, ext.AccessToken, ext.RefreshToken, ext.ExpiresIn)
 		id.UpdatedAt = s.now()
 		s.journal.add(journalItem{identity: &id})
 		s.audit(u.ID, EventQQLogin, cb.Client, "")
@@ -186,50 +177,34 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 
 	// A first-time user: the profile only prefills the form, so a failure is no reason to
 	// stop the login (qq-connect.md §11.11).
-	info, err := s.qq.UserInfo(ctx, tok.AccessToken, me.OpenID)
-	if err != nil {
-		s.log.Warn("qq get_user_info failed; continuing without profile", "err", err)
-	}
-	p := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: info.Nickname, Avatar: info.Avatar, Next: st.Next}
-	bh := sha256.Sum256([]byte(p.Browser))
+	nick, avatar := s.profile(ctx, p, ext)
+	pend := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: nick, Avatar: avatar, Next: st.Next}
+	bh := sha256.Sum256([]byte(pend.Browser))
 	rec := pendingRecord{
-		AppID: appID, OpenID: me.OpenID, UnionID: me.UnionID, Nickname: info.Nickname, Avatar: info.Avatar,
-		Access: tok.AccessToken, Refresh: tok.RefreshToken, ExpiresIn: tok.ExpiresIn, Next: st.Next,
+		AppID: appID, OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
+		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn, Next: st.Next,
 		Browser: bh[:], Expires: s.now().Add(PendingTTL),
 	}
-	if err := s.putPending(ctx, p.Handle, rec); err != nil {
+	if err := s.putPending(ctx, pend.Handle, rec); err != nil {
 		return QQResult{}, err
 	}
 	s.obs.QQStep(StepPending)
-	return QQResult{Pending: &p}, nil
+	return QQResult{Pending: &pend}, nil
 }
 
-// qqErr maps a QQ client error to the API's errors (qq-connect.md §6, user-facing mapping).
-func (s *Service) qqErr(op string, err error) error {
-	var qe *qq.Error
-	switch {
-	case errors.Is(err, qq.ErrTimeout):
-		s.log.Warn("qq timed out", "op", op)
-		s.obs.QQStep(StepTimeout)
-		return ErrQQTimeout
-	case errors.As(err, &qe):
-		s.log.Warn("qq answered an error", "op", op, "code", qe.Code, "msg", qe.Msg)
-		s.obs.QQError(qe.Code)
-		switch qe.Code {
-		case 100005, 100018, 100019, 100020:
-			return ErrQQCodeInvalid
-		case 100000, 100001, 100002, 100003, 100004, 100008, 100009, 100010, 100011, 100012, 100031, 100048, 21006:
-			s.log.Error("qq login misconfigured: check RENRAN_QQ_APP_ID, RENRAN_QQ_APP_KEY and RENRAN_QQ_REDIRECT_URL", "code", qe.Code)
-			return ErrQQConfig
-		case 100013, 100014, 100015, 100016, 100030:
-			return ErrQQToken
-		}
-		return ErrQQError
-	default:
-		s.log.Warn("qq unavailable", "op", op, "err", err)
-		s.obs.QQStep(StepUnavailable)
-		return ErrQQUnavailable
+// qqProvider is the registered QQ provider.
+func (s *Service) qqProvider() Provider { return s.providers[ProviderQQ] }
+
+// profile asks the provider for nickname and avatar. They only prefill the form, so a
+// failure is no reason to stop the login (qq-connect.md §11.11); it is logged and counted.
+func (s *Service) profile(ctx context.Context, p Provider, ext External) (string, string) {
+	nick, avatar, err := p.Profile(ctx, ext)
+	if err != nil {
+		_ = s.providerErr(p, "profile", err)
+		s.log.Warn("continuing without the provider's profile", "provider", p.Name())
+		return "", ""
 	}
+	return nick, avatar
 }
 
 func (s *Service) sealTokens(openID, access, refresh string, expiresIn int64) ([]byte, []byte, time.Time) {
@@ -430,8 +405,8 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 // linkQQ binds the QQ identity to the logged-in user of a link state: 409 qq_already_bound
 // when it is another account's, 409 account_has_qq when the user already has a QQ; the
 // same identity linked again is simply reported.
-func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, appID string, me qq.Me, tok qq.Token, cl Client) (QQResult, error) {
-	id, u, err := s.store.IdentityByOpenID(ctx, ProviderQQ, appID, me.OpenID)
+func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, p Provider, ext External, cl Client) (QQResult, error) {
+	id, u, err := s.store.IdentityByOpenID(ctx, p.Name(), p.AppID(), ext.Subject)
 	switch {
 	case err == nil && u.ID == sess.User.ID:
 		return QQResult{Linked: &Linked{Identity: id, Next: st.Next}}, nil
@@ -440,19 +415,16 @@ func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, appI
 	case !errors.Is(err, ErrNoRows):
 		return QQResult{}, fmt.Errorf("account: look up identity: %w", err)
 	}
-	info, err := s.qq.UserInfo(ctx, tok.AccessToken, me.OpenID)
-	if err != nil {
-		s.log.Warn("qq get_user_info failed; linking without profile", "err", err)
-	}
-	rec := pendingRecord{AppID: appID, OpenID: me.OpenID, UnionID: me.UnionID, Nickname: info.Nickname, Avatar: info.Avatar,
-		Access: tok.AccessToken, Refresh: tok.RefreshToken, ExpiresIn: tok.ExpiresIn}
+	nick, avatar := s.profile(ctx, p, ext)
+	rec := pendingRecord{AppID: p.AppID(), OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
+		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn}
 	bound, err := s.store.BindIdentity(ctx, s.identityFrom(rec, sess.User.ID), s.event(sess.User.ID, EventQQBind, cl, "from the user centre"))
 	if err != nil {
 		return QQResult{}, err
 	}
 	s.obs.QQStep(StepBindOK)
 	if sess.User.Email != "" {
-		s.sendMail(noticeMail(sess.User.Email, sess.User.Nickname, "你的荏苒账号刚刚关联了 QQ（"+info.Nickname+"）。"))
+		s.sendMail(noticeMail(sess.User.Email, sess.User.Nickname, "你的荏苒账号刚刚关联了 QQ（"+nick+"）。"))
 	}
 	return QQResult{Linked: &Linked{Identity: bound, Next: st.Next}}, nil
 }

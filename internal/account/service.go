@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/renran/accounts/internal/password"
-	"github.com/renran/accounts/internal/qq"
 	"github.com/renran/accounts/internal/secret"
 	"github.com/renran/accounts/internal/token"
 )
@@ -33,11 +32,12 @@ const (
 
 // Options configure a Service.
 type Options struct {
-	Store   Store
-	KV      KV
-	QQ      *qq.Client
-	SMS     SMS
-	Captcha Captcha // nil: captcha off
+	Store Store
+	KV    KV
+	// Providers are the OAuth login providers, by Name (QQ today).
+	Providers []Provider
+	SMS       SMS
+	Captcha   Captcha // nil: captcha off
 	// Mailer sends mails (confirmation, recovery, notices); nil: none are sent.
 	Mailer Mailer
 	// PublicURL is the site's external base URL, the only base of links in mails.
@@ -58,7 +58,7 @@ type Options struct {
 type Service struct {
 	store     Store
 	kv        KV
-	qq        *qq.Client
+	providers map[string]Provider
 	sms       SMS
 	captcha   Captcha
 	policy    CaptchaPolicy
@@ -107,9 +107,12 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		store: o.Store, kv: o.KV, qq: o.QQ, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
+		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
+	}
+	for _, p := range o.Providers {
+		s.providers[p.Name()] = p
 	}
 	s.journal = startJournal(o.Store, o.Logger, o.QueueLen)
 	s.stop = make(chan struct{})

@@ -19,6 +19,7 @@ import (
 	"github.com/renran/accounts/internal/metrics"
 	"github.com/renran/accounts/internal/outbox"
 	"github.com/renran/accounts/internal/password"
+	"github.com/renran/accounts/internal/provider/qqprovider"
 	"github.com/renran/accounts/internal/qq"
 	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
@@ -155,10 +156,12 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	s.Accounts, err = account.New(account.Options{
 		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: verifier, Hasher: o.Hasher, Mailer: mailer, PublicURL: cfg.PublicURL.String(),
 		CaptchaPolicy: account.CaptchaPolicy{Login: account.Policy(cfg.CaptchaPolicy[0]), Bind: account.Policy(cfg.CaptchaPolicy[1]), SMS: account.Policy(cfg.CaptchaPolicy[2])},
-		QQ: qq.New(qq.Config{
-			BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
-			Timeout: o.QQTimeout, UnionID: o.QQUnionID,
-		}, nil),
+		Providers: []account.Provider{
+			qqprovider.New(qq.New(qq.Config{
+				BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
+				Timeout: o.QQTimeout, UnionID: o.QQUnionID,
+			}, nil)),
+		},
 		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: o.Logger, Now: o.Now, Observer: s.Metrics,
 	})
 	if err != nil {
