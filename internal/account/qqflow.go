@@ -19,7 +19,8 @@ type QQStart struct {
 }
 
 type stateRecord struct {
-	Next string `json:"next"`
+	Provider string `json:"provider,omitempty"` // "" in states minted before providers: qq
+	Next     string `json:"next"`
 	// A link intent: the logged-in user (id and creation time) the QQ identity is for.
 	Link        int64 `json:"link,omitempty"`
 	LinkCreated int64 `json:"link_created,omitempty"`
@@ -31,16 +32,21 @@ type stateRecord struct {
 // An address may mint qqStatesPerAddr states per StateTTL, so it never holds more live
 // states than that (each costs the short-lived store about 100 bytes for 10 minutes).
 func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.beginQQ(ctx, stateRecord{Next: next}, mobile, cl)
+	return s.begin(ctx, stateRecord{Provider: ProviderQQ, Next: next}, mobile, cl)
 }
 
 // BeginQQLink is BeginQQ for a logged-in user linking QQ to the account: the state
 // remembers the user, and only that user's session can finish it.
 func (s *Service) BeginQQLink(ctx context.Context, sess Session, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.beginQQ(ctx, stateRecord{Next: next, Link: sess.User.ID, LinkCreated: sess.User.CreatedAt.UnixMilli()}, mobile, cl)
+	return s.begin(ctx, stateRecord{Provider: ProviderQQ, Next: next, Link: sess.User.ID, LinkCreated: sess.User.CreatedAt.UnixMilli()}, mobile, cl)
 }
 
-func (s *Service) beginQQ(ctx context.Context, st stateRecord, mobile bool, cl Client) (QQStart, error) {
+// begin mints a state for st.Provider's authorize URL.
+func (s *Service) begin(ctx context.Context, st stateRecord, mobile bool, cl Client) (QQStart, error) {
+	p, ok := s.providers[st.Provider]
+	if !ok {
+		return QQStart{}, ErrNotFound
+	}
 	if s.limits {
 		key := s.keys.qqStatesAddr(AddrBucket(cl.IP))
 		n, err := s.incr(ctx, key, StateTTL)
@@ -60,7 +66,7 @@ func (s *Service) beginQQ(ctx context.Context, st stateRecord, mobile bool, cl C
 		return QQStart{}, fmt.Errorf("account: store state: %w", err)
 	}
 	s.obs.QQStep(StepAuthorize)
-	return QQStart{URL: s.qqProvider().AuthorizeURL(state, mobile), State: state, Next: next}, nil
+	return QQStart{URL: p.AuthorizeURL(state, mobile), State: state, Next: next}, nil
 }
 
 // QQCallback is what the callback page forwards: QQ's code and state, and the state the
@@ -100,6 +106,7 @@ type Pending struct {
 // pendingRecord is kept server-side, sealed, under a digest of the handle. The QQ tokens
 // never leave the server.
 type pendingRecord struct {
+	Provider  string    `json:"provider,omitempty"` // "" in records from before providers: qq
 	AppID     string    `json:"app_id"`
 	OpenID    string    `json:"openid"`
 	UnionID   string    `json:"unionid,omitempty"`
@@ -119,6 +126,16 @@ type pendingRecord struct {
 // exchanged once (fmt=json&need_openid=1 gives the openid with the token), and a bound
 // openid logs in: one call to QQ for a returning user. No transaction is open meanwhile.
 func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error) {
+	return s.Finish(ctx, ProviderQQ, cb)
+}
+
+// Finish handles provider's callback: take the state, identify, then log in a returning
+// user, link to a logged-in user (a link state), or keep a pending identity.
+func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (QQResult, error) {
+	p, ok := s.providers[provider]
+	if !ok {
+		return QQResult{}, ErrNotFound
+	}
 	if cb.State == "" || len(cb.State) > 128 || len(cb.CookieState) != len(cb.State) ||
 		subtle.ConstantTimeCompare([]byte(cb.State), []byte(cb.CookieState)) != 1 {
 		return QQResult{}, ErrStateInvalid
@@ -131,8 +148,8 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 		return QQResult{}, ErrStateInvalid
 	}
 	var st stateRecord
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return QQResult{}, ErrStateInvalid
+	if err := json.Unmarshal(raw, &st); err != nil || orQQ(st.Provider) != provider {
+		return QQResult{}, ErrStateInvalid // a state minted for another provider is no good here
 	}
 	// A link state is finished only by the session of the user who started it: with no
 	// session, or another user's, it is invalid and nothing is bound.
@@ -144,7 +161,6 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 		return QQResult{}, ErrQQCancelled
 	}
 
-	p := s.qqProvider()
 	ext, err := p.Identify(ctx, cb.Code)
 	if err != nil {
 		return QQResult{}, s.providerErr(p, "identify", err)
@@ -161,7 +177,7 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 			s.audit(u.ID, EventLoginFailed, cb.Client, "qq: disabled account")
 			return QQResult{}, ErrInvalidCredentials
 		}
-		id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(id.OpenID, ext.AccessToken, ext.RefreshToken, ext.ExpiresIn)
+		id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(p.Name(), id.OpenID, ext.AccessToken, ext.RefreshToken, ext.ExpiresIn)
 		id.UpdatedAt = s.now()
 		s.journal.add(journalItem{identity: &id})
 		s.audit(u.ID, EventQQLogin, cb.Client, "")
@@ -181,7 +197,7 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 	pend := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: nick, Avatar: avatar, Next: st.Next}
 	bh := sha256.Sum256([]byte(pend.Browser))
 	rec := pendingRecord{
-		AppID: appID, OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
+		Provider: p.Name(), AppID: appID, OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
 		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn, Next: st.Next,
 		Browser: bh[:], Expires: s.now().Add(PendingTTL),
 	}
@@ -192,8 +208,13 @@ func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error)
 	return QQResult{Pending: &pend}, nil
 }
 
-// qqProvider is the registered QQ provider.
-func (s *Service) qqProvider() Provider { return s.providers[ProviderQQ] }
+// orQQ reads a provider name from a record made before there were providers.
+func orQQ(name string) string {
+	if name == "" {
+		return ProviderQQ
+	}
+	return name
+}
 
 // profile asks the provider for nickname and avatar. They only prefill the form, so a
 // failure is no reason to stop the login (qq-connect.md §11.11); it is logged and counted.
@@ -207,8 +228,8 @@ func (s *Service) profile(ctx context.Context, p Provider, ext External) (string
 	return nick, avatar
 }
 
-func (s *Service) sealTokens(openID, access, refresh string, expiresIn int64) ([]byte, []byte, time.Time) {
-	ad := []byte(ProviderQQ + ":" + openID)
+func (s *Service) sealTokens(provider, openID, access, refresh string, expiresIn int64) ([]byte, []byte, time.Time) {
+	ad := []byte(provider + ":" + openID)
 	var exp time.Time
 	if expiresIn > 0 {
 		exp = s.now().Add(time.Duration(expiresIn) * time.Second)
@@ -304,9 +325,9 @@ func retryable(err error) bool {
 
 func (s *Service) identityFrom(rec pendingRecord, userID int64) Identity {
 	now := s.now()
-	id := Identity{Provider: ProviderQQ, AppID: rec.AppID, OpenID: rec.OpenID, UnionID: rec.UnionID, UserID: userID,
+	id := Identity{Provider: orQQ(rec.Provider), AppID: rec.AppID, OpenID: rec.OpenID, UnionID: rec.UnionID, UserID: userID,
 		Nickname: rec.Nickname, Avatar: rec.Avatar, CreatedAt: now, UpdatedAt: now}
-	id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(rec.OpenID, rec.Access, rec.Refresh, rec.ExpiresIn)
+	id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(id.Provider, rec.OpenID, rec.Access, rec.Refresh, rec.ExpiresIn)
 	return id
 }
 
@@ -416,7 +437,7 @@ func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, p Pr
 		return QQResult{}, fmt.Errorf("account: look up identity: %w", err)
 	}
 	nick, avatar := s.profile(ctx, p, ext)
-	rec := pendingRecord{AppID: p.AppID(), OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
+	rec := pendingRecord{Provider: p.Name(), AppID: p.AppID(), OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
 		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn}
 	bound, err := s.store.BindIdentity(ctx, s.identityFrom(rec, sess.User.ID), s.event(sess.User.ID, EventQQBind, cl, "from the user centre"))
 	if err != nil {
