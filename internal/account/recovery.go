@@ -110,9 +110,9 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string, cl Client) err
 }
 
 // ForgotPassword sends a reset link to a confirmed address. The answer is the same for
-// unknown, unconfirmed and known addresses, and takes about the same time: one indexed
-// read, and the mail goes out in the background. Limited per address bucket and per
-// e-mail, counted before anything else.
+// unknown, unconfirmed and known addresses, and takes the same time: only the limits are
+// checked before it; the look-up, the token and the mail happen in the background (at most
+// 64 at once). Limited per address bucket and per e-mail, counted before anything else.
 func (s *Service) ForgotPassword(ctx context.Context, email string, cl Client) error {
 	addr, ok := NormalizeEmail(email)
 	if !ok {
@@ -134,6 +134,27 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, cl Client) e
 			}
 		}
 	}
+	// Everything that depends on whether the address is known happens after the answer,
+	// so the answer takes the same time for every address.
+	select {
+	case s.forgotSlots <- struct{}{}:
+		go func() {
+			defer func() { <-s.forgotSlots }()
+			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := s.sendReset(bg, addr); err != nil {
+				s.log.Error("password reset mail", "err", err)
+			}
+		}()
+	default:
+		s.log.Warn("too many password resets in progress; one was dropped")
+	}
+	return nil
+}
+
+// sendReset issues a reset token for the account with the confirmed address addr, if any,
+// and mails the link.
+func (s *Service) sendReset(ctx context.Context, addr string) error {
 	u, err := s.store.UserByLogin(ctx, ByEmail, addr)
 	if errors.Is(err, ErrNoRows) || (err == nil && u.Disabled) {
 		return nil

@@ -56,25 +56,26 @@ type Options struct {
 
 // Service runs the account flows.
 type Service struct {
-	store     Store
-	kv        KV
-	providers map[string]Provider
-	sms       SMS
-	captcha   Captcha
-	policy    CaptchaPolicy
-	mailer    Mailer
-	publicURL string
-	hasher    *password.Hasher
-	tokens    *token.Issuer
-	box       *secret.Box // seals QQ tokens and pending records
-	smsKey    []byte      // HMAC key for stored SMS codes
-	keys      keys
-	limits    bool
-	log       *slog.Logger
-	now       func() time.Time
-	journal   *journal
-	obs       Observer
-	hashes    *hashGate
+	store       Store
+	kv          KV
+	providers   map[string]Provider
+	sms         SMS
+	captcha     Captcha
+	policy      CaptchaPolicy
+	mailer      Mailer
+	forgotSlots chan struct{} // password resets being prepared in the background
+	publicURL   string
+	hasher      *password.Hasher
+	tokens      *token.Issuer
+	box         *secret.Box // seals QQ tokens and pending records
+	smsKey      []byte      // HMAC key for stored SMS codes
+	keys        keys
+	limits      bool
+	log         *slog.Logger
+	now         func() time.Time
+	journal     *journal
+	obs         Observer
+	hashes      *hashGate
 
 	stop, stopped chan struct{} // housekeeping
 	closeOnce     sync.Once
@@ -110,6 +111,7 @@ func New(o Options) (*Service, error) {
 		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
+		forgotSlots: make(chan struct{}, 64),
 	}
 	for _, p := range o.Providers {
 		s.providers[p.Name()] = p

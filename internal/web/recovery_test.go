@@ -226,3 +226,29 @@ func TestEvents(t *testing.T) {
 		t.Error("another user sees this user's events")
 	}
 }
+
+// TestRecovery_Timing compares how long forgot's answer takes for an unknown and a known
+// address over many tries (limits off, so that the same address can be asked 200 times),
+// each after the previous one's background work. It only reports: timing is measured,
+// never asserted.
+func TestRecovery_Timing(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) { o.noLimits = true })
+	u := e.user("correct horse battery")
+	e.withEmail(t, u, "correct horse battery", "timing@example.com")
+	mean := func(addr string) time.Duration {
+		b := e.browser()
+		var total time.Duration
+		for range 200 {
+			t0 := time.Now()
+			if r := b.do("POST", "/users/password/forgot/", map[string]any{"email": addr}); r.status != 202 {
+				t.Fatalf("forgot = %d %s", r.status, r.raw)
+			}
+			total += time.Since(t0)
+			time.Sleep(2 * time.Millisecond) // the background work of the last one is done: this measures the answer
+		}
+		return total / 200
+	}
+	mean("warm-up@example.com")
+	unknown, known := mean("nobody@example.com"), mean("timing@example.com")
+	t.Logf("forgot, mean of 200: unknown %v, known %v", unknown, known)
+}
