@@ -128,6 +128,9 @@ func (s *Service) Close() {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		for range cap(s.forgotSlots) { // password resets still being prepared finish first
+			s.forgotSlots <- struct{}{}
+		}
 		s.journal.close()
 	})
 }
