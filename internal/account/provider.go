@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // Provider is an OAuth login provider (QQ today; WeChat and Weibo next), as the account
@@ -63,4 +64,14 @@ func (s *Service) providerErr(p Provider, op string, err error) error {
 		s.obs.QQStep(pe.Step)
 	}
 	return pe.Err
+}
+
+// Providers lists the registered providers' names, sorted.
+func (s *Service) Providers() []string {
+	names := make([]string, 0, len(s.providers))
+	for n := range s.providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -32,13 +32,23 @@ type stateRecord struct {
 // An address may mint qqStatesPerAddr states per StateTTL, so it never holds more live
 // states than that (each costs the short-lived store about 100 bytes for 10 minutes).
 func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.begin(ctx, stateRecord{Provider: ProviderQQ, Next: next}, mobile, cl)
+	return s.Begin(ctx, ProviderQQ, next, mobile, cl)
+}
+
+// Begin is BeginQQ for any registered provider (ErrNotFound for another name).
+func (s *Service) Begin(ctx context.Context, provider, next string, mobile bool, cl Client) (QQStart, error) {
+	return s.begin(ctx, stateRecord{Provider: provider, Next: next}, mobile, cl)
+}
+
+// BeginLink is BeginQQLink for any registered provider.
+func (s *Service) BeginLink(ctx context.Context, provider string, sess Session, next string, mobile bool, cl Client) (QQStart, error) {
+	return s.begin(ctx, stateRecord{Provider: provider, Next: next, Link: sess.User.ID, LinkCreated: sess.User.CreatedAt.UnixMilli()}, mobile, cl)
 }
 
 // BeginQQLink is BeginQQ for a logged-in user linking QQ to the account: the state
 // remembers the user, and only that user's session can finish it.
 func (s *Service) BeginQQLink(ctx context.Context, sess Session, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.begin(ctx, stateRecord{Provider: ProviderQQ, Next: next, Link: sess.User.ID, LinkCreated: sess.User.CreatedAt.UnixMilli()}, mobile, cl)
+	return s.BeginLink(ctx, ProviderQQ, sess, next, mobile, cl)
 }
 
 // begin mints a state for st.Provider's authorize URL.
@@ -333,6 +343,7 @@ func (s *Service) identityFrom(rec pendingRecord, userID int64) Identity {
 
 // BindInput binds a pending QQ identity to an existing account (tab 已有账号).
 type BindInput struct {
+	Provider string // the route's provider; "" is qq
 	Handle   string
 	Browser  string // the pending cookie
 	Account  string
@@ -345,6 +356,9 @@ type BindInput struct {
 // Unknown account and wrong password answer the same ErrInvalidCredentials; an identity or
 // account already bound answers 409, enforced by the database's unique constraints.
 func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error) {
+	if _, ok := s.providers[orQQ(in.Provider)]; !ok {
+		return Login{}, ErrNotFound
+	}
 	policy := s.policy.Bind
 	if policy == PolicyAlways && s.captcha != nil {
 		// First, before the pending identity is even looked at: a request without a valid
@@ -357,6 +371,10 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 	rec, err := s.takePending(ctx, in.Handle, in.Browser)
 	if err != nil {
 		return Login{}, err
+	}
+	if orQQ(rec.Provider) != orQQ(in.Provider) { // another provider's pending identity
+		s.giveBack(ctx, in.Handle, rec)
+		return Login{}, ErrPendingGone
 	}
 	if in.Account == "" || in.Password == "" {
 		s.giveBack(ctx, in.Handle, rec)
@@ -386,16 +404,24 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 
 // RegisterQQInput registers a new account for a pending QQ identity (tab 没有账号).
 type RegisterQQInput struct {
-	Handle  string
-	Browser string
+	Provider string // the route's provider; "" is qq
+	Handle   string
+	Browser  string
 	RegisterInput
 }
 
 // RegisterWithQQ creates the account and binds the QQ identity in one transaction.
 func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login, error) {
+	if _, ok := s.providers[orQQ(in.Provider)]; !ok {
+		return Login{}, ErrNotFound
+	}
 	rec, err := s.takePending(ctx, in.Handle, in.Browser)
 	if err != nil {
 		return Login{}, err
+	}
+	if orQQ(rec.Provider) != orQQ(in.Provider) {
+		s.giveBack(ctx, in.Handle, rec)
+		return Login{}, ErrPendingGone
 	}
 	u, consume, err := s.prepareUser(ctx, in.RegisterInput)
 	if err != nil {
@@ -454,6 +480,14 @@ func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, p Pr
 // login throttle). Refused when the account would be left without a way in: with no
 // password, QQ is the only one. The next QQ login of that identity is a first-time one.
 func (s *Service) UnlinkQQ(ctx context.Context, sess Session, pw string, cl Client) error {
+	return s.Unlink(ctx, ProviderQQ, sess, pw, cl)
+}
+
+// Unlink is UnlinkQQ for any registered provider.
+func (s *Service) Unlink(ctx context.Context, provider string, sess Session, pw string, cl Client) error {
+	if _, ok := s.providers[provider]; !ok {
+		return ErrNotFound
+	}
 	if sess.User.PasswordHash == "" {
 		return ErrLastLoginMethod
 	}
@@ -463,7 +497,7 @@ func (s *Service) UnlinkQQ(ctx context.Context, sess Session, pw string, cl Clie
 	if _, err := s.checkOwnPassword(ctx, sess, pw, cl); err != nil {
 		return err
 	}
-	n, err := s.store.DeleteIdentity(ctx, sess.User.ID, ProviderQQ, s.event(sess.User.ID, EventQQUnbind, cl, ""))
+	n, err := s.store.DeleteIdentity(ctx, sess.User.ID, provider, s.event(sess.User.ID, EventQQUnbind, cl, provider))
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	deps := web.Deps{
 		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
-		AllowedHosts: cfg.AllowedHosts,
+		AllowedHosts: cfg.AllowedHosts, Providers: s.Accounts.Providers(),
 	}
 	if verifier != nil && o.Captcha == nil {
 		deps.Captcha = web.CaptchaPage{AppID: cfg.CaptchaAppID, Script: cfg.CaptchaScript,

@@ -77,3 +77,26 @@ func TestQQLink(t *testing.T) {
 	}
 	wantStatus(t, "unlink the only way in", e.browser().auth(l.str("token")).do("DELETE", "/oauth/qq/", map[string]any{"password": "whatever"}), 409, "last_login_method")
 }
+
+// TestUnknownProvider: the provider routes answer 404 for a name no provider has, and such
+// a request leaves a QQ login in progress alone.
+func TestUnknownProvider(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	q := b.qqStart("/", "10001")
+	for _, rq := range []struct{ method, path string }{
+		{"GET", "/oauth/wechat/url/"}, {"GET", "/oauth/wechat/info/?code=x&state=" + q.Get("state")},
+		{"PUT", "/oauth/wechat/info/"}, {"POST", "/oauth/wechat/info/"},
+	} {
+		var body any
+		if rq.method != "GET" {
+			body = map[string]any{}
+		}
+		wantStatus(t, rq.method+" "+rq.path, b.do(rq.method, rq.path, body), 404, "not_found")
+	}
+	u := e.user("correct horse battery")
+	wantStatus(t, "DELETE /oauth/wechat/ logged in", e.browser().loginAs(u, "correct horse battery").do("DELETE", "/oauth/wechat/", map[string]any{"password": "correct horse battery"}), 404, "not_found")
+	if p := b.qqCallback(q); p.str("qq_user") == "" {
+		t.Errorf("the QQ login in progress after requests to an unknown provider: %d %s", p.status, p.raw)
+	}
+}

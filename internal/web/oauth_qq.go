@@ -32,9 +32,9 @@ func (s *Server) handleQQURL(w http.ResponseWriter, r *http.Request) error {
 		if aerr != nil {
 			return aerr
 		}
-		start, err = s.accounts.BeginQQLink(r.Context(), sess, next, isMobile(r.UserAgent()), s.client(r))
+		start, err = s.accounts.BeginLink(r.Context(), provider(r), sess, next, isMobile(r.UserAgent()), s.client(r))
 	} else {
-		start, err = s.accounts.BeginQQ(r.Context(), next, isMobile(r.UserAgent()), s.client(r))
+		start, err = s.accounts.Begin(r.Context(), provider(r), next, isMobile(r.UserAgent()), s.client(r))
 	}
 	if err != nil {
 		return err
@@ -71,9 +71,9 @@ func (s *Server) handleQQInfo(w http.ResponseWriter, r *http.Request) error {
 			cb.Session = &sess // finishes a link state; a plain login ignores it
 		}
 	}
-	res, err := s.accounts.FinishQQ(r.Context(), cb)
+	res, err := s.accounts.Finish(r.Context(), provider(r), cb)
 	// The state is used up whatever happened next.
-	if !errors.Is(err, account.ErrStateInvalid) {
+	if !errors.Is(err, account.ErrStateInvalid) && !errors.Is(err, account.ErrNotFound) {
 		s.clearCookie(w, stateCookie)
 	}
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Server) handleQQBind(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l, err := s.accounts.BindExisting(r.Context(), account.BindInput{
-		Handle: in.QQUser, Browser: s.cookie(r, pendingCookie), Account: in.Account, Password: in.Password,
+		Provider: provider(r), Handle: in.QQUser, Browser: s.cookie(r, pendingCookie), Account: in.Account, Password: in.Password,
 		Captcha: account.CaptchaAnswer{Ticket: in.Ticket, Randstr: in.Randstr}, Client: s.client(r),
 	})
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *Server) handleQQRegister(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	l, err := s.accounts.RegisterWithQQ(r.Context(), account.RegisterQQInput{
-		Handle: in.QQUser, Browser: s.cookie(r, pendingCookie),
+		Provider: provider(r), Handle: in.QQUser, Browser: s.cookie(r, pendingCookie),
 		RegisterInput: account.RegisterInput{Nickname: in.Nickname, Mobile: in.Mobile, SMSCode: in.SMSCode, Password: in.Password, Client: s.client(r)},
 	})
 	if err != nil {
@@ -159,9 +159,15 @@ func (s *Server) handleQQUnlink(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.accounts.UnlinkQQ(r.Context(), sess, in.Password, s.client(r)); err != nil {
+	if err := s.accounts.Unlink(r.Context(), provider(r), sess, in.Password, s.client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// provider is the route's provider: the segment after /oauth/ ("qq" today).
+func provider(r *http.Request) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/oauth/"), "/")
+	return p
 }

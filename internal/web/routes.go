@@ -24,11 +24,15 @@ func (s *Server) routes() {
 	api("POST /users/password/forgot/", s.handleForgot)
 	api("POST /users/password/reset/", s.handleReset)
 	api("PUT /users/password/", s.handleChangePassword)
-	api("GET /oauth/qq/url/", s.handleQQURL)
-	api("GET /oauth/qq/info/", s.handleQQInfo)
-	api("PUT /oauth/qq/info/", s.handleQQBind)
-	api("POST /oauth/qq/info/", s.handleQQRegister)
-	api("DELETE /oauth/qq/", s.handleQQUnlink)
+	// Every login provider answers under its name (/oauth/qq/… today), each route its own
+	// pattern, so that /metrics tells the providers apart.
+	for _, p := range s.providers {
+		api("GET /oauth/"+p+"/url/", s.handleQQURL)
+		api("GET /oauth/"+p+"/info/", s.handleQQInfo)
+		api("PUT /oauth/"+p+"/info/", s.handleQQBind)
+		api("POST /oauth/"+p+"/info/", s.handleQQRegister)
+		api("DELETE /oauth/"+p+"/", s.handleQQUnlink)
+	}
 	for _, p := range []string{"/users/", "/oauth/"} {
 		s.mux.HandleFunc("OPTIONS "+p, s.handlePreflight)
 	}

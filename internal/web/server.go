@@ -36,6 +36,9 @@ type Deps struct {
 	Requests RequestObserver
 	// Captcha is what the pages need to show Tencent's captcha; a zero AppID: captcha off.
 	Captcha CaptchaPage
+	// Providers are the names of the login providers, each answering under /oauth/<name>/
+	// (nil: qq).
+	Providers []string
 	// CaptchaEmulator is mounted at /_dev/captcha/ in development; nil otherwise.
 	CaptchaEmulator http.Handler
 	// AllowedHosts, when set (production), are the Host values (lower case, host[:port])
@@ -75,6 +78,7 @@ type Server struct {
 
 	captcha    CaptchaPage
 	captchaEmu http.Handler
+	providers  []string
 
 	qqAvatarOrigin string
 	callbackPath   string
@@ -89,7 +93,7 @@ func NewServer(d Deps) *Server {
 	s := &Server{
 		accounts: d.Accounts, log: d.Logger, origin: d.Origin, secure: d.Secure, proxies: d.TrustedProxies,
 		dev: d.Dev, outbox: d.Outbox, qqemu: d.QQEmulator, cors: map[string]bool{}, qqAvatarOrigin: d.QQAvatarOrigin, callbackPath: d.CallbackPath,
-		requests: d.Requests, captcha: d.Captcha, captchaEmu: d.CaptchaEmulator,
+		requests: d.Requests, captcha: d.Captcha, captchaEmu: d.CaptchaEmulator, providers: d.Providers,
 	}
 	for _, o := range d.CORSOrigins {
 		s.cors[o] = true
@@ -99,6 +103,9 @@ func NewServer(d Deps) *Server {
 		for _, h := range d.AllowedHosts {
 			s.hosts[canonicalHost(h, d.Secure)] = true
 		}
+	}
+	if len(s.providers) == 0 {
+		s.providers = []string{account.ProviderQQ}
 	}
 	if s.callbackPath == "" {
 		s.callbackPath = "/oauth/qq/callback"
