@@ -1,0 +1,257 @@
+package account_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/password"
+	"github.com/renran/accounts/internal/store"
+)
+
+// Flow tests of the account package itself, on a real SQLite store, the in-process store
+// and a fake clock, with a fake provider behind the Provider seam and a mailer that keeps
+// what it is given.
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type mailbox struct {
+	mu    sync.Mutex
+	mails []account.MailMessage
+}
+
+func (m *mailbox) Enqueue(msg account.MailMessage) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mails = append(m.mails, msg)
+	return nil
+}
+
+// token waits for the n-th mail to addr that carries a link to page and returns its token.
+func (m *mailbox) token(t *testing.T, addr, page string, n int) string {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		m.mu.Lock()
+		var links []string
+		for _, msg := range m.mails {
+			if msg.To == addr && strings.Contains(msg.Link, page+"?") {
+				links = append(links, msg.Link)
+			}
+		}
+		m.mu.Unlock()
+		if len(links) >= n {
+			u, _ := url.Parse(links[n-1])
+			return u.Query().Get("token")
+		}
+	}
+	t.Fatalf("no mail %d to %s for %s", n, addr, page)
+	return ""
+}
+
+// fakeProvider is an OAuth provider whose codes name their subject: code "sub-1" is the
+// user "sub-1".
+type fakeProvider struct{}
+
+func (fakeProvider) Name() string  { return "fake" }
+func (fakeProvider) AppID() string { return "app" }
+func (fakeProvider) AuthorizeURL(state string, _ bool) string {
+	return "https://fake.example/authorize?state=" + state
+}
+func (fakeProvider) Profile(context.Context, account.External) (string, string, error) {
+	return "假用户", "", nil
+}
+func (fakeProvider) Identify(_ context.Context, code string) (account.External, error) {
+	return account.External{Subject: code, AccessToken: "at-" + code}, nil
+}
+
+type fixture struct {
+	svc   *account.Service
+	db    *store.DB
+	clock *clock
+	mail  *mailbox
+}
+
+func newFixture(t *testing.T) *fixture {
+	ctx := context.Background()
+	db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "a.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	m := kv.NewMemory(c.now)
+	t.Cleanup(func() { m.Close() })
+	mb := &mailbox{}
+	svc, err := account.New(account.Options{
+		Store: db, KV: m, Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 4),
+		Secret: []byte("flows-test-secret-Vq8Lr2Kx9Pm4Tz7Nw1Yb"), Limits: true, Logger: slog.New(slog.DiscardHandler), Now: c.now,
+		Mailer: mb, PublicURL: "https://renran.example", Providers: []account.Provider{fakeProvider{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return &fixture{svc: svc, db: db, clock: c, mail: mb}
+}
+
+// user makes an account with a password and a confirmed e-mail, and its session.
+func (f *fixture) user(t *testing.T, email string) account.Session {
+	t.Helper()
+	ctx := context.Background()
+	h, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 1).Hash(ctx, "correct horse battery")
+	u, err := f.db.CreateUser(ctx, account.User{Username: "u" + strings.ReplaceAll(email, "@", "."), Nickname: email, Email: email, PasswordHash: h, TokenVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := f.svc.LoginPassword(ctx, account.LoginInput{Account: u.Username, Password: "correct horse battery", Client: account.Client{IP: "192.0.2.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.svc.Authenticate(ctx, l.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+var cl = account.Client{IP: "192.0.2.1"}
+
+func TestResetTokenLifetimeAndSupersession(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.user(t, "a@example.com")
+	if err := f.svc.ForgotPassword(ctx, "A@example.com", cl); err != nil {
+		t.Fatal(err)
+	}
+	first := f.mail.token(t, "a@example.com", "/reset-password", 1)
+	if err := f.svc.ForgotPassword(ctx, "a@example.com", cl); err != nil {
+		t.Fatal(err)
+	}
+	second := f.mail.token(t, "a@example.com", "/reset-password", 2)
+	if err := f.svc.ResetPassword(ctx, first, "a brand new passphrase", cl); !errors.Is(err, account.ErrResetTokenInvalid) {
+		t.Errorf("the superseded token: %v, want reset_token_invalid", err)
+	}
+	f.clock.add(account.ResetTokenTTL + time.Second)
+	if err := f.svc.ResetPassword(ctx, second, "a brand new passphrase", cl); !errors.Is(err, account.ErrResetTokenInvalid) {
+		t.Errorf("a token past %v: %v, want reset_token_invalid", account.ResetTokenTTL, err)
+	}
+	if err := f.svc.ForgotPassword(ctx, "a@example.com", cl); err != nil {
+		t.Fatal(err)
+	}
+	third := f.mail.token(t, "a@example.com", "/reset-password", 3)
+	f.clock.add(account.ResetTokenTTL - time.Minute)
+	if err := f.svc.ResetPassword(ctx, third, "a brand new passphrase", cl); err != nil {
+		t.Errorf("a fresh token a minute before it expires: %v", err)
+	}
+	if err := f.svc.ForgotPassword(ctx, "a@example.com", cl); err == nil || account.ErrorOf(err).Kind != account.RateLimited {
+		t.Errorf("a 4th request for the address within the hour: %v, want 429", err)
+	}
+	f.clock.add(2 * time.Minute) // the hour since the first request is over
+	if err := f.svc.ForgotPassword(ctx, "a@example.com", cl); err != nil {
+		t.Errorf("a request once the hour is over: %v", err)
+	}
+}
+
+func TestEmailConfirmation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sess := f.user(t, "old@example.com")
+	if err := f.svc.RequestEmail(ctx, sess, "new@example.com", "wrong", cl); !errors.Is(err, account.ErrInvalidCredentials) {
+		t.Errorf("wrong password: %v", err)
+	}
+	if err := f.svc.RequestEmail(ctx, sess, "new@example.com", "correct horse battery", cl); err != nil {
+		t.Fatal(err)
+	}
+	tok := f.mail.token(t, "new@example.com", "/confirm-email", 1)
+	f.clock.add(account.EmailConfirmTTL + time.Second)
+	if err := f.svc.ConfirmEmail(ctx, tok, cl); !errors.Is(err, account.ErrEmailTokenInvalid) {
+		t.Errorf("a confirmation past its day: %v", err)
+	}
+	if err := f.svc.RequestEmail(ctx, sess, "new@example.com", "correct horse battery", cl); err != nil {
+		t.Fatal(err)
+	}
+	tok = f.mail.token(t, "new@example.com", "/confirm-email", 2)
+	if err := f.svc.ConfirmEmail(ctx, tok, cl); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := f.db.UserByID(ctx, sess.User.ID)
+	if u.Email != "new@example.com" {
+		t.Errorf("e-mail after confirming = %q", u.Email)
+	}
+	f.mail.mu.Lock()
+	told := false
+	for _, m := range f.mail.mails {
+		told = told || (m.To == "old@example.com" && strings.Contains(m.Text, "new@example.com"))
+	}
+	f.mail.mu.Unlock()
+	if !told {
+		t.Error("the old address was not told of the change")
+	}
+}
+
+// TestLinkIntentAndUnlinkGuard runs the link flow through the Provider seam with a fake
+// provider: only the session that started a link state finishes it; unlinking needs the
+// password and keeps a way in.
+func TestLinkIntentAndUnlinkGuard(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b := f.user(t, "a@example.com"), f.user(t, "b@example.com")
+	start, err := f.svc.BeginLink(ctx, "fake", a, "/user", false, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := account.QQCallback{Code: "sub-1", State: start.State, CookieState: start.State, Client: cl, Session: &b}
+	if _, err := f.svc.Finish(ctx, "fake", cb); !errors.Is(err, account.ErrStateInvalid) {
+		t.Errorf("a link state finished by another user: %v", err)
+	}
+	start, _ = f.svc.BeginLink(ctx, "fake", a, "/user", false, cl)
+	if _, err := f.svc.Finish(ctx, "qq", account.QQCallback{Code: "sub-1", State: start.State, CookieState: start.State, Session: &a}); !errors.Is(err, account.ErrNotFound) {
+		t.Errorf("a callback for a provider that is not registered: %v", err)
+	}
+	start, _ = f.svc.BeginLink(ctx, "fake", a, "/user", false, cl)
+	res, err := f.svc.Finish(ctx, "fake", account.QQCallback{Code: "sub-1", State: start.State, CookieState: start.State, Client: cl, Session: &a})
+	if err != nil || res.Linked == nil || res.Linked.Identity.Provider != "fake" || res.Linked.Identity.Nickname != "假用户" {
+		t.Fatalf("link = %+v, %v", res, err)
+	}
+	start, _ = f.svc.BeginLink(ctx, "fake", b, "/user", false, cl)
+	if _, err := f.svc.Finish(ctx, "fake", account.QQCallback{Code: "sub-1", State: start.State, CookieState: start.State, Client: cl, Session: &b}); !errors.Is(err, account.ErrQQBound) {
+		t.Errorf("linking someone else's identity: %v", err)
+	}
+	if err := f.svc.Unlink(ctx, "fake", a, "wrong", cl); !errors.Is(err, account.ErrInvalidCredentials) {
+		t.Errorf("unlink with a wrong password: %v", err)
+	}
+	if err := f.svc.Unlink(ctx, "fake", a, "correct horse battery", cl); err != nil {
+		t.Errorf("unlink: %v", err)
+	}
+	noPass := a
+	noPass.User.PasswordHash = ""
+	if err := f.svc.Unlink(ctx, "fake", noPass, "anything", cl); !errors.Is(err, account.ErrLastLoginMethod) {
+		t.Errorf("unlink the only way in: %v", err)
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"Lin@Example.COM": "lin@example.com", " a@b.cn ": "a@b.cn", "a@b": "", "@b.cn": "", "a b@c.cn": "",
+		"Lin <lin@example.com>": "", strings.Repeat("a", 65) + "@example.com": "", "a@" + strings.Repeat("b", 250) + ".cn": "",
+	} {
+		got, ok := account.NormalizeEmail(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
