@@ -26,29 +26,20 @@ type stateRecord struct {
 	LinkCreated int64 `json:"link_created,omitempty"`
 }
 
-// BeginQQ mints a state (256 random bits, URL-safe), remembers the sanitised next with it
-// on the server for StateTTL, and builds QQ's authorize URL.
+// Begin mints a state (256 random bits, URL-safe) for provider's authorize URL and
+// remembers the sanitised next with it on the server for StateTTL (ErrNotFound for a
+// provider that is not registered).
 //
 // An address may mint qqStatesPerAddr states per StateTTL, so it never holds more live
 // states than that (each costs the short-lived store about 100 bytes for 10 minutes).
-func (s *Service) BeginQQ(ctx context.Context, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.Begin(ctx, ProviderQQ, next, mobile, cl)
-}
-
-// Begin is BeginQQ for any registered provider (ErrNotFound for another name).
 func (s *Service) Begin(ctx context.Context, provider, next string, mobile bool, cl Client) (QQStart, error) {
 	return s.begin(ctx, stateRecord{Provider: provider, Next: next}, mobile, cl)
 }
 
-// BeginLink is BeginQQLink for any registered provider.
+// BeginLink is Begin for a logged-in user linking the provider to the account: the state
+// remembers the user, and only that user's session can finish it.
 func (s *Service) BeginLink(ctx context.Context, provider string, sess Session, next string, mobile bool, cl Client) (QQStart, error) {
 	return s.begin(ctx, stateRecord{Provider: provider, Next: next, Link: sess.User.ID, LinkCreated: sess.User.CreatedAt.UnixMilli()}, mobile, cl)
-}
-
-// BeginQQLink is BeginQQ for a logged-in user linking QQ to the account: the state
-// remembers the user, and only that user's session can finish it.
-func (s *Service) BeginQQLink(ctx context.Context, sess Session, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.BeginLink(ctx, ProviderQQ, sess, next, mobile, cl)
 }
 
 // begin mints a state for st.Provider's authorize URL.
@@ -131,16 +122,12 @@ type pendingRecord struct {
 	Expires   time.Time `json:"expires"`
 }
 
-// FinishQQ handles QQ's callback. The state is checked against the browser's cookie and
-// used up before anything else, so a bad state costs no call to QQ. Then the code is
-// exchanged once (fmt=json&need_openid=1 gives the openid with the token), and a bound
-// openid logs in: one call to QQ for a returning user. No transaction is open meanwhile.
-func (s *Service) FinishQQ(ctx context.Context, cb QQCallback) (QQResult, error) {
-	return s.Finish(ctx, ProviderQQ, cb)
-}
-
-// Finish handles provider's callback: take the state, identify, then log in a returning
-// user, link to a logged-in user (a link state), or keep a pending identity.
+// Finish handles the provider's callback. The state is checked against the browser's
+// cookie and used up before anything else, so a bad state costs no call to the provider.
+// Then the code is exchanged once (QQ: fmt=json&need_openid=1 gives the openid with the
+// token), and a bound subject logs in: one call to QQ for a returning user; a link state
+// links to the logged-in user; anyone else becomes a pending identity. No transaction is
+// open meanwhile.
 func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (QQResult, error) {
 	p, ok := s.providers[provider]
 	if !ok {
@@ -178,7 +165,7 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 	appID := p.AppID()
 
 	if st.Link != 0 {
-		return s.linkQQ(ctx, *cb.Session, st, p, ext, cb.Client)
+		return s.linkIdentity(ctx, *cb.Session, st, p, ext, cb.Client)
 	}
 	id, u, err := s.store.IdentityByOpenID(ctx, p.Name(), appID, ext.Subject)
 	switch {
@@ -227,12 +214,11 @@ func orQQ(name string) string {
 }
 
 // profile asks the provider for nickname and avatar. They only prefill the form, so a
-// failure is no reason to stop the login (qq-connect.md §11.11); it is logged and counted.
+// failure is no reason to stop the login (qq-connect.md §11.11).
 func (s *Service) profile(ctx context.Context, p Provider, ext External) (string, string) {
 	nick, avatar, err := p.Profile(ctx, ext)
-	if err != nil {
-		_ = s.providerErr(p, "profile", err)
-		s.log.Warn("continuing without the provider's profile", "provider", p.Name())
+	if err != nil { // not a failed login: logged, not counted in the funnel
+		s.log.Warn("provider profile failed; continuing without it", "provider", p.Name(), "err", err)
 		return "", ""
 	}
 	return nick, avatar
@@ -449,10 +435,10 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	return s.issue(created, SessionTTL, rec.Next)
 }
 
-// linkQQ binds the QQ identity to the logged-in user of a link state: 409 qq_already_bound
+// linkIdentity binds the identity to the logged-in user of a link state: 409 qq_already_bound
 // when it is another account's, 409 account_has_qq when the user already has a QQ; the
 // same identity linked again is simply reported.
-func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, p Provider, ext External, cl Client) (QQResult, error) {
+func (s *Service) linkIdentity(ctx context.Context, sess Session, st stateRecord, p Provider, ext External, cl Client) (QQResult, error) {
 	id, u, err := s.store.IdentityByOpenID(ctx, p.Name(), p.AppID(), ext.Subject)
 	switch {
 	case err == nil && u.ID == sess.User.ID:
@@ -476,14 +462,10 @@ func (s *Service) linkQQ(ctx context.Context, sess Session, st stateRecord, p Pr
 	return QQResult{Linked: &Linked{Identity: bound, Next: st.Next}}, nil
 }
 
-// UnlinkQQ removes the user's QQ identity after checking the password (counted by the
-// login throttle). Refused when the account would be left without a way in: with no
-// password, QQ is the only one. The next QQ login of that identity is a first-time one.
-func (s *Service) UnlinkQQ(ctx context.Context, sess Session, pw string, cl Client) error {
-	return s.Unlink(ctx, ProviderQQ, sess, pw, cl)
-}
-
-// Unlink is UnlinkQQ for any registered provider.
+// Unlink removes the user's identity at provider after checking the password (counted by
+// the login throttle). Refused when the account would be left without a way in: with no
+// password, the provider is the only one. The next login of that identity is a first-time
+// one.
 func (s *Service) Unlink(ctx context.Context, provider string, sess Session, pw string, cl Client) error {
 	if _, ok := s.providers[provider]; !ok {
 		return ErrNotFound
