@@ -49,14 +49,8 @@ func (s *Service) begin(ctx context.Context, st stateRecord, mobile bool, cl Cli
 		return QQStart{}, ErrNotFound
 	}
 	if s.limits {
-		key := s.keys.qqStatesAddr(AddrBucket(cl.IP))
-		n, err := s.incr(ctx, key, StateTTL)
-		if err != nil {
+		if err := s.spend(ctx, budget{key: s.keys.qqStatesAddr(AddrBucket(cl.IP)), window: StateTTL, max: qqStatesPerAddr, rule: RuleQQStates}); err != nil {
 			return QQStart{}, err
-		}
-		if n > qqStatesPerAddr {
-			s.obs.Refused(RuleQQStates)
-			return QQStart{}, errRateLimited(s.retryAfter(ctx, key, StateTTL))
 		}
 	}
 	next := SafeNext(st.Next)

@@ -119,19 +119,11 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, cl Client) e
 		return ErrEmailInvalid
 	}
 	if s.limits {
-		for _, b := range []struct {
-			key  string
-			max  int64
-			rule string
-		}{{s.keys.forgotAddr(AddrBucket(cl.IP)), forgotPerAddrHour, RuleForgotAddress}, {s.keys.forgotEmail(addr), forgotPerEmailHour, RuleForgotEmail}} {
-			n, err := s.incr(ctx, b.key, time.Hour)
-			if err != nil {
-				return err
-			}
-			if n > b.max {
-				s.obs.Refused(b.rule)
-				return errRateLimited(s.retryAfter(ctx, b.key, time.Hour))
-			}
+		if err := s.spend(ctx,
+			budget{key: s.keys.forgotAddr(AddrBucket(cl.IP)), window: time.Hour, max: forgotPerAddrHour, rule: RuleForgotAddress},
+			budget{key: s.keys.forgotEmail(addr), window: time.Hour, max: forgotPerEmailHour, rule: RuleForgotEmail},
+		); err != nil {
+			return err
 		}
 	}
 	// Everything that depends on whether the address is known happens after the answer,

@@ -96,32 +96,9 @@ func (s *Service) SendSMSCode(ctx context.Context, in SMSInput) (SMSSent, error)
 // limit. A site budget that trips is logged as an error: SMS pumping costs money.
 func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 	bucket := AddrBucket(ip)
-	type budget struct {
-		key    string
-		window time.Duration
-		max    int64
-		rule   string
-		err    func(time.Duration) *Error
-	}
-	check := func(bs ...budget) error {
-		for _, b := range bs {
-			n, err := s.incr(ctx, b.key, b.window)
-			if err != nil {
-				return err
-			}
-			if n > b.max {
-				s.obs.Refused(b.rule)
-				if n == b.max+1 && (b.rule == RuleSMSSiteHour || b.rule == RuleSMSSiteDay) {
-					s.log.Error("site-wide SMS budget reached: no more codes are sent until the window ends", "rule", b.rule, "max", b.max)
-				}
-				return b.err(s.retryAfter(ctx, b.key, b.window))
-			}
-		}
-		return nil
-	}
-	if err := check(
-		budget{s.keys.smsAddrHour(bucket), time.Hour, smsPerIPHour, RuleSMSAddrHour, errRateLimited},
-		budget{s.keys.smsAddrDay(bucket), 24 * time.Hour, smsPerIPDay, RuleSMSAddrDay, errRateLimited},
+	if err := s.spend(ctx,
+		budget{key: s.keys.smsAddrHour(bucket), window: time.Hour, max: smsPerIPHour, rule: RuleSMSAddrHour},
+		budget{key: s.keys.smsAddrDay(bucket), window: 24 * time.Hour, max: smsPerIPDay, rule: RuleSMSAddrDay},
 	); err != nil {
 		return err
 	}
@@ -134,11 +111,13 @@ func (s *Service) smsAllowed(ctx context.Context, mobile, ip string) error {
 		s.obs.Refused(RuleSMSInterval)
 		return errSMSTooFrequent(s.retryAfter(ctx, interval, SMSResendAfter))
 	}
-	return check(
-		budget{s.keys.smsMobileHour(mobile), time.Hour, smsPerMobileHour, RuleSMSMobileHr, errSMSTooFrequent},
-		budget{s.keys.smsMobileDay(mobile), 24 * time.Hour, smsPerMobileDay, RuleSMSMobileDay, errSMSTooFrequent},
-		budget{s.keys.smsSiteHour(), time.Hour, smsSitePerHour, RuleSMSSiteHour, errRateLimited},
-		budget{s.keys.smsSiteDay(), 24 * time.Hour, smsSitePerDay, RuleSMSSiteDay, errRateLimited},
+	return s.spend(ctx,
+		budget{key: s.keys.smsMobileHour(mobile), window: time.Hour, max: smsPerMobileHour, rule: RuleSMSMobileHr, err: errSMSTooFrequent},
+		budget{key: s.keys.smsMobileDay(mobile), window: 24 * time.Hour, max: smsPerMobileDay, rule: RuleSMSMobileDay, err: errSMSTooFrequent},
+		budget{key: s.keys.smsSiteHour(), window: time.Hour, max: smsSitePerHour, rule: RuleSMSSiteHour,
+			siteWide: "site-wide SMS budget reached: no more codes are sent until the window ends"},
+		budget{key: s.keys.smsSiteDay(), window: 24 * time.Hour, max: smsSitePerDay, rule: RuleSMSSiteDay,
+			siteWide: "site-wide SMS budget reached: no more codes are sent until the window ends"},
 	)
 }
 

@@ -138,6 +138,40 @@ func (s *Service) incr(ctx context.Context, key string, window time.Duration) (i
 	return n, nil
 }
 
+// budget is one counter a limited action spends from: max per window, counted by key.
+type budget struct {
+	key      string
+	window   time.Duration
+	max      int64
+	rule     string                     // the metric's rule when refused
+	err      func(time.Duration) *Error // the refusal; nil: errRateLimited
+	siteWide string                     // when set, the error logged as the site first trips it
+}
+
+// spend reserves one from each budget in order, counting before comparing, so that
+// concurrent requests cannot all slip under a limit; it stops at the first one over.
+func (s *Service) spend(ctx context.Context, bs ...budget) error {
+	for _, b := range bs {
+		n, err := s.incr(ctx, b.key, b.window)
+		if err != nil {
+			return err
+		}
+		if n <= b.max {
+			continue
+		}
+		s.obs.Refused(b.rule)
+		if n == b.max+1 && b.siteWide != "" {
+			s.log.Error(b.siteWide, "rule", b.rule, "max", b.max)
+		}
+		refuse := b.err
+		if refuse == nil {
+			refuse = errRateLimited
+		}
+		return refuse(s.retryAfter(ctx, b.key, b.window))
+	}
+	return nil
+}
+
 // loginReservation is one attempt's place in the counters, settled on success.
 type loginReservation struct {
 	acct, gate, addr, site string
