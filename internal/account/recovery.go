@@ -264,20 +264,12 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPW, newPW
 }
 
 // checkOwnPassword checks a logged-in user's password through the login check (its
-// throttle and back-off; no captcha: the session stands for it).
+// throttle and back-off; no captcha: the session stands for it). The session already
+// holds the user: nothing is looked up again.
 func (s *Service) checkOwnPassword(ctx context.Context, sess Session, pw string, cl Client) (User, error) {
-	login := sess.User.Username
-	if login == "" {
-		login = sess.User.Mobile
-	}
-	u, err := s.checkPassword(ctx, login, pw, CaptchaAnswer{}, cl, policyVerified)
-	if err != nil {
-		return User{}, err
-	}
-	if u.ID != sess.User.ID {
-		return User{}, ErrInvalidCredentials
-	}
-	return u, nil
+	return s.verifyPassword(ctx, pw, CaptchaAnswer{}, cl, policyVerified, func() (User, string, bool, error) {
+		return sess.User, s.keys.accountKey(sess.User.ID), true, nil
+	})
 }
 
 func (s *Service) sendMail(m MailMessage) {

@@ -232,8 +232,34 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 // checkPassword is the credential check shared by password login and binding to an
 // existing account: throttle, captcha, look-up, verify, count failures.
 func (s *Service) checkPassword(ctx context.Context, account, pw string, c CaptchaAnswer, cl Client, policy Policy) (User, error) {
-	// A captcha that is always asked is checked before anything else: a request without a
-	// valid ticket looks nobody up, counts nothing and hashes nothing.
+	return s.verifyPassword(ctx, pw, c, cl, policy, func() (User, string, bool, error) {
+		kind, value := ParseLogin(account)
+		// Too long, not UTF-8, or holding a NUL: nobody's login (PostgreSQL text cannot
+		// even hold the last two). Still hashed, for even timing.
+		if len(pw) > 4*password.MaxLen || len(value) > 254 || !utf8.ValidString(value) || strings.ContainsRune(value, 0) {
+			return User{}, s.keys.loginFailAccount(kind, value), false, nil
+		}
+		u, err := s.store.UserByLogin(ctx, kind, value)
+		switch {
+		case err == nil:
+			// One budget per account, whichever identifier names it.
+			return u, s.keys.accountKey(u.ID), true, nil
+		case errors.Is(err, ErrNoRows):
+			// An identifier that names nobody has a budget of its own, so unknown and known
+			// accounts behave alike.
+			return User{}, s.keys.loginFailAccount(kind, value), false, nil
+		default:
+			return User{}, "", false, fmt.Errorf("account: look up login: %w", err)
+		}
+	})
+}
+
+// verifyPassword checks pw against the user look returns (found false: nobody, checked
+// against a dummy hash all the same) under the login throttle keyed by its account key.
+// A captcha that is always asked is checked before anything else: a request without a
+// valid ticket looks nobody up, counts nothing and hashes nothing.
+func (s *Service) verifyPassword(ctx context.Context, pw string, c CaptchaAnswer, cl Client, policy Policy,
+	look func() (u User, acctKey string, found bool, err error)) (User, error) {
 	checked := policy == policyVerified
 	if policy == PolicyAlways && s.captcha != nil {
 		if err := s.checkCaptcha(ctx, c, cl.IP, true); err != nil {
@@ -246,31 +272,16 @@ func (s *Service) checkPassword(ctx context.Context, account, pw string, c Captc
 		return User{}, err
 	}
 	defer release()
-	kind, value := ParseLogin(account)
-	var u User
-	var lookupErr error
-	// Too long, not UTF-8, or holding a NUL: nobody's login (PostgreSQL text cannot even
-	// hold the last two). Still hashed below, for even timing.
-	if len(pw) <= 4*password.MaxLen && len(value) <= 254 && utf8.ValidString(value) && !strings.ContainsRune(value, 0) {
-		u, lookupErr = s.store.UserByLogin(ctx, kind, value)
-		if lookupErr != nil && !errors.Is(lookupErr, ErrNoRows) {
-			return User{}, fmt.Errorf("account: look up login: %w", lookupErr)
-		}
-	} else {
-		lookupErr = ErrNoRows
-	}
-	// One budget per account, whichever identifier names it; an identifier that names
-	// nobody has one of its own (so unknown and known accounts behave alike).
-	acctKey := s.keys.loginFailAccount(kind, value)
-	if lookupErr == nil {
-		acctKey = s.keys.accountKey(u.ID)
+	u, acctKey, found, err := look()
+	if err != nil {
+		return User{}, err
 	}
 	res, err := s.reserveLogin(ctx, acctKey, cl.IP, c, checked)
 	if err != nil {
 		return User{}, err
 	}
 	hash := ""
-	if lookupErr == nil {
+	if found {
 		hash = u.PasswordHash
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, hash, truncateForTiming(pw))
