@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/mail"
+	"html"
 	"strings"
 	"time"
 
@@ -20,24 +20,6 @@ const (
 	forgotPerAddrHour  = 10
 	forgotPerEmailHour = 3
 )
-
-// NormalizeEmail lower-cases an address and checks its shape and RFC 5321 lengths (a
-// local part of at most 64 octets, 254 in all).
-func NormalizeEmail(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"") {
-		return "", false
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" {
-		return "", false
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at > 64 || !strings.Contains(s[at+1:], ".") {
-		return "", false
-	}
-	return s, true
-}
 
 type emailRecord struct {
 	UserID int64  `json:"u"`
@@ -156,7 +138,6 @@ func (s *Service) sendReset(ctx context.Context, addr string) error {
 		rec, _ := json.Marshal(resetRecord{Name: name})
 		_ = s.kv.Set(ctx, s.keys.resetToken("decoy"), rec, time.Second)
 		_ = s.kv.Set(ctx, s.keys.resetToken("decoy-user"), []byte(name), time.Second)
-		s.sendMail(MailMessage{}) // a no-op: no recipient
 		return nil
 	}
 	if err != nil {
@@ -177,35 +158,30 @@ func (s *Service) sendReset(ctx context.Context, addr string) error {
 
 // ResetPassword sets a new password with a reset token: single use, ResetTokenTTL, dead
 // when a newer one was issued or the password changed since. Every token (JWT) issued
-// before stops working. An unknown, used, expired or superseded token is one answer.
+// before stops working. An unknown, used, expired or superseded token is one answer. The
+// token is read and judged first and used up only when the new password is acceptable, so
+// a refused password leaves it usable.
 func (s *Service) ResetPassword(ctx context.Context, token, pw string, cl Client) error {
 	if token == "" || len(token) > 128 {
 		return ErrResetTokenInvalid
 	}
-	// The policy first, so that a refused password does not use the token up.
 	if pw == "" {
 		return ErrPasswordRequired
 	}
-	if err := passwordErr(password.Check(pw)); err != nil {
-		return err
-	}
 	name := s.keys.resetToken(token)
-	raw, ok, err := s.kv.Take(ctx, name)
-	if err != nil {
-		return fmt.Errorf("account: take reset token: %w", err)
-	}
 	var rec resetRecord
+	raw, ok, err := s.kv.Get(ctx, name)
+	if err != nil {
+		return fmt.Errorf("account: get reset token: %w", err)
+	}
 	if !ok || json.Unmarshal(raw, &rec) != nil || rec.Name != name {
 		return ErrResetTokenInvalid
 	}
-	newest, ok, err := s.kv.Take(ctx, s.keys.resetUser(rec.UserID))
+	newest, ok, err := s.kv.Get(ctx, s.keys.resetUser(rec.UserID))
 	if err != nil {
-		return fmt.Errorf("account: take reset token: %w", err)
+		return fmt.Errorf("account: get reset token: %w", err)
 	}
 	if !ok || string(newest) != name {
-		if ok { // someone else's newer token: put it back
-			_ = s.kv.Set(ctx, s.keys.resetUser(rec.UserID), newest, ResetTokenTTL)
-		}
 		return ErrResetTokenInvalid
 	}
 	u, err := s.store.UserByID(ctx, rec.UserID)
@@ -216,20 +192,19 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, cl Client
 		return fmt.Errorf("account: load user: %w", err)
 	}
 	if err := passwordErr(password.Check(pw, u.Mobile, u.Nickname, u.Username, u.Email)); err != nil {
-		_ = s.kv.Set(ctx, name, raw, ResetTokenTTL) // the token stays usable for a better password
-		_ = s.kv.Set(ctx, s.keys.resetUser(u.ID), []byte(name), ResetTokenTTL)
 		return err
 	}
-	h, err := s.hasher.Hash(ctx, pw)
-	if err != nil {
-		return fmt.Errorf("account: hash password: %w", err)
+	// Used up now, atomically: of two requests with the same token, one goes on.
+	if _, ok, err := s.kv.Take(ctx, name); err != nil || !ok {
+		if err != nil {
+			return fmt.Errorf("account: take reset token: %w", err)
+		}
+		return ErrResetTokenInvalid
 	}
-	if _, err := s.store.ChangePassword(ctx, u.ID, h, s.event(u.ID, EventPassReset, cl, "")); err != nil {
+	if _, err := s.setPassword(ctx, u, pw, EventPassReset, cl); err != nil {
 		return err
 	}
-	// The owner proved the mailbox: the account's failed logins are forgiven.
-	_ = s.kv.Delete(ctx, s.keys.accountKey(u.ID))
-	_ = s.kv.Delete(ctx, s.keys.accountKey(u.ID)+":gate")
+	s.forgiveFailures(ctx, u.ID) // the owner proved the mailbox
 	s.sendMail(noticeMail(u.Email, u.Nickname, "你的荏苒账号的密码刚刚通过邮件链接重置。"))
 	return nil
 }
@@ -247,20 +222,28 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPW, newPW
 	if err := passwordErr(password.Check(newPW, u.Mobile, u.Nickname, u.Username, u.Email)); err != nil {
 		return Login{}, err
 	}
-	h, err := s.hasher.Hash(ctx, newPW)
-	if err != nil {
-		return Login{}, fmt.Errorf("account: hash password: %w", err)
-	}
-	v, err := s.store.ChangePassword(ctx, u.ID, h, s.event(u.ID, EventPassChange, cl, ""))
-	if err != nil {
+	if u, err = s.setPassword(ctx, u, newPW, EventPassChange, cl); err != nil {
 		return Login{}, err
 	}
-	_ = s.kv.Delete(ctx, s.keys.resetUser(u.ID)) // any reset link in flight dies too
-	if u.Email != "" {
-		s.sendMail(noticeMail(u.Email, u.Nickname, "你的荏苒账号的密码刚刚被修改。"))
-	}
-	u.TokenVersion, u.PasswordHash = v, h
+	s.sendMail(noticeMail(u.Email, u.Nickname, "你的荏苒账号的密码刚刚被修改。"))
 	return s.issue(u, SessionTTL, "/user")
+}
+
+// setPassword hashes pw and stores it, moving the token version on (every earlier token,
+// and every reset link, stops working), with the audit event event. It returns u as it is
+// now.
+func (s *Service) setPassword(ctx context.Context, u User, pw, event string, cl Client) (User, error) {
+	h, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return User{}, fmt.Errorf("account: hash password: %w", err)
+	}
+	v, err := s.store.ChangePassword(ctx, u.ID, h, s.event(u.ID, event, cl, ""))
+	if err != nil {
+		return User{}, err
+	}
+	_ = s.kv.Delete(ctx, s.keys.resetUser(u.ID))
+	u.TokenVersion, u.PasswordHash = v, h
+	return u, nil
 }
 
 // checkOwnPassword checks a logged-in user's password through the login check (its
@@ -300,15 +283,11 @@ func htmlMail(text, link string) string {
 	b.WriteString(`<!doctype html><html lang="zh-CN"><body style="font-family:sans-serif;line-height:1.6;color:#222">`)
 	for _, p := range strings.Split(text, "\n\n") {
 		if p == link && link != "" {
-			b.WriteString(`<p><a href="` + htmlEscape(link) + `" style="display:inline-block;padding:10px 18px;background:#ea6f5a;color:#fff;border-radius:20px;text-decoration:none">打开链接</a></p><p style="font-size:12px;color:#555">` + htmlEscape(link) + `</p>`)
+			b.WriteString(`<p><a href="` + html.EscapeString(link) + `" style="display:inline-block;padding:10px 18px;background:#ea6f5a;color:#fff;border-radius:20px;text-decoration:none">打开链接</a></p><p style="font-size:12px;color:#555">` + html.EscapeString(link) + `</p>`)
 			continue
 		}
-		b.WriteString("<p>" + strings.ReplaceAll(htmlEscape(p), "\n", "<br>") + "</p>")
+		b.WriteString("<p>" + strings.ReplaceAll(html.EscapeString(p), "\n", "<br>") + "</p>")
 	}
 	b.WriteString("</body></html>")
 	return b.String()
-}
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
 }

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -116,4 +117,22 @@ func ParseLogin(account string) (LoginKind, string) {
 		return ByEmail, strings.ToLower(a)
 	}
 	return ByUsername, a
+}
+
+// NormalizeEmail lower-cases an address and checks its shape and RFC 5321 lengths (a
+// local part of at most 64 octets, 254 in all).
+func NormalizeEmail(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>\"") {
+		return "", false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at > 64 || !strings.Contains(s[at+1:], ".") {
+		return "", false
+	}
+	return s, true
 }

@@ -190,7 +190,7 @@ func (s *Service) reserveLogin(ctx context.Context, acctKey, ip string, c Captch
 		return nil, s.checkCaptcha(ctx, c, ip, false)
 	}
 	r := &loginReservation{
-		acct: acctKey, gate: acctKey + ":gate", addr: s.keys.loginFailAddr(AddrBucket(ip)),
+		acct: acctKey, gate: gateKey(acctKey), addr: s.keys.loginFailAddr(AddrBucket(ip)),
 		site: s.keys.loginFailSite(),
 	}
 	if s.captcha != nil && !checked {
@@ -278,6 +278,17 @@ func (s *Service) checkCaptcha(ctx context.Context, c CaptchaAnswer, ip string, 
 		return ErrCaptchaInvalid
 	}
 	return nil
+}
+
+// gateKey is the back-off gate of an account's login counter.
+func gateKey(acctKey string) string { return acctKey + ":gate" }
+
+// forgiveFailures clears a user's failed logins and back-off (after a password reset:
+// the owner proved the mailbox).
+func (s *Service) forgiveFailures(ctx context.Context, userID int64) {
+	key := s.keys.accountKey(userID)
+	_ = s.kv.Delete(ctx, key)
+	_ = s.kv.Delete(ctx, gateKey(key))
 }
 
 // accountKey is the login counter of a resolved user, shared by all its identifiers.
