@@ -255,3 +255,53 @@ func TestNormalizeEmail(t *testing.T) {
 		}
 	}
 }
+
+// slowStore makes Ping slow and counts the calls, to see that concurrent readiness
+// checks share one probe.
+type slowStore struct {
+	account.Store
+	mu    sync.Mutex
+	pings int
+}
+
+func (s *slowStore) Ping(ctx context.Context) error {
+	s.mu.Lock()
+	s.pings++
+	s.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	return nil
+}
+
+// TestReadyOneProbeAtATime: 50 concurrent readiness checks make one probe; the ones that
+// arrive during it get the last answer (before any: not ready), not a probe of their own.
+func TestReadyOneProbeAtATime(t *testing.T) {
+	f := newFixture(t)
+	st := &slowStore{Store: f.db}
+	m := kv.NewMemory(nil)
+	t.Cleanup(func() { m.Close() })
+	svc, err := account.New(account.Options{Store: st, KV: m, Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 1),
+		Secret: []byte("flows-test-secret-Vq8Lr2Kx9Pm4Tz7Nw1Yb"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ready := 0
+	for range 50 {
+		wg.Go(func() {
+			if svc.Ready(context.Background()) == nil {
+				mu.Lock()
+				ready++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if st.pings != 1 || ready < 1 {
+		t.Errorf("50 concurrent checks: %d probes, %d ready; want 1 probe, its caller ready", st.pings, ready)
+	}
+	if err := svc.Ready(context.Background()); err != nil || st.pings != 1 {
+		t.Errorf("a check within half a second: %v after %d probes; want the kept answer", err, st.pings)
+	}
+}

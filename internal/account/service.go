@@ -83,6 +83,7 @@ type Service struct {
 	readyMu  sync.Mutex
 	readyAt  time.Time // wall clock of the last probe
 	readyErr error
+	probing  bool
 }
 
 // New returns a Service; Close it to flush the audit journal.
@@ -111,7 +112,7 @@ func New(o Options) (*Service, error) {
 		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
-		forgotSlots: make(chan struct{}, 64),
+		forgotSlots: make(chan struct{}, 64), readyErr: errNotProbed,
 	}
 	for _, p := range o.Providers {
 		s.providers[p.Name()] = p
@@ -162,18 +163,23 @@ func (s *Service) housekeeping(period time.Duration) {
 // write a period.
 const readyFor = 500 * time.Millisecond
 
-// Ready reports whether the store and the short-lived store answer and take writes.
+// errNotProbed is the readiness answer before the first probe has finished.
+var errNotProbed = errors.New("account: readiness not probed yet")
+
+// Ready reports whether the store and the short-lived store answer and take writes. One
+// probe runs at a time, outside the lock; callers meanwhile get the last answer.
 func (s *Service) Ready(ctx context.Context) error {
 	s.readyMu.Lock()
-	if !s.readyAt.IsZero() && time.Since(s.readyAt) < readyFor {
+	if s.probing || (!s.readyAt.IsZero() && time.Since(s.readyAt) < readyFor) {
 		err := s.readyErr
 		s.readyMu.Unlock()
 		return err
 	}
+	s.probing = true
 	s.readyMu.Unlock()
 	err := s.probe(ctx)
 	s.readyMu.Lock()
-	s.readyAt, s.readyErr = time.Now(), err
+	s.readyAt, s.readyErr, s.probing = time.Now(), err, false
 	s.readyMu.Unlock()
 	return err
 }
