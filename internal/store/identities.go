@@ -106,12 +106,10 @@ func (db *DB) insertIdentity(ctx context.Context, tx *sql.Tx, id account.Identit
 func (db *DB) BindIdentity(ctx context.Context, id account.Identity, events ...account.AuditEvent) (account.Identity, error) {
 	db.stamp(&id.CreatedAt, &id.UpdatedAt)
 	var out account.Identity
-	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.audited(ctx, id.UserID, events, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		if out, err = db.insertIdentity(ctx, tx, id); err != nil {
-			return err
-		}
-		return db.insertAudit(ctx, tx, id.UserID, events)
+		out, err = db.insertIdentity(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return account.Identity{}, db.fail("bind identity", err)
@@ -160,6 +158,17 @@ func (db *DB) AppendAudit(ctx context.Context, events []account.AuditEvent) erro
 	return db.fail("append audit", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return db.insertAudit(ctx, tx, 0, events)
 	}))
+}
+
+// audited runs fn in a transaction and writes, in the same one, the audit events of the
+// change it makes to userID's account.
+func (db *DB) audited(ctx context.Context, userID int64, events []account.AuditEvent, fn func(context.Context, *sql.Tx) error) error {
+	return db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	})
 }
 
 // insertAudit writes events inside tx; an event without a user id gets userID (0: none).

@@ -19,11 +19,9 @@ const (
 // restart and holds on every instance.
 // The audit events go in the same transaction.
 func (db *DB) RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time, events ...account.AuditEvent) error {
-	return db.fail("revoke token", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.sql(qRevokeToken), jti, userID, expires.UnixMilli()); err != nil {
-			return err
-		}
-		return db.insertAudit(ctx, tx, userID, events)
+	return db.fail("revoke token", db.audited(ctx, userID, events, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.sql(qRevokeToken), jti, userID, expires.UnixMilli())
+		return err
 	}))
 }
 

@@ -150,43 +150,33 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id acc
 // BumpTokenVersion revokes every token of the user and returns the new version, writing
 // the audit events in the same transaction.
 func (db *DB) BumpTokenVersion(ctx context.Context, userID int64, events ...account.AuditEvent) (int64, error) {
-	var v int64
-	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, db.sql(qBumpTokenVersion), db.now().UnixMilli(), userID).Scan(&v); err != nil {
-			return err
-		}
-		return db.insertAudit(ctx, tx, userID, events)
-	})
-	if err != nil {
-		return 0, db.fail("bump token version", err)
-	}
-	return v, nil
+	v, err := db.newVersion(ctx, userID, events, qBumpTokenVersion, db.now().UnixMilli(), userID)
+	return v, db.fail("bump token version", err)
 }
 
 // ChangePassword sets a new password hash and revokes every token of the user (the token
 // version moves on), with the audit events, in one transaction. It returns the new version.
 func (db *DB) ChangePassword(ctx context.Context, userID int64, hash string, events ...account.AuditEvent) (int64, error) {
+	v, err := db.newVersion(ctx, userID, events, qChangePassword, hash, db.now().UnixMilli(), userID)
+	return v, db.fail("change password", err)
+}
+
+// newVersion runs an update of the user that returns the new token version, with the
+// audit events, in one transaction.
+func (db *DB) newVersion(ctx context.Context, userID int64, events []account.AuditEvent, q string, args ...any) (int64, error) {
 	var v int64
-	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, db.sql(qChangePassword), hash, db.now().UnixMilli(), userID).Scan(&v); err != nil {
-			return err
-		}
-		return db.insertAudit(ctx, tx, userID, events)
+	err := db.audited(ctx, userID, events, func(ctx context.Context, tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, db.sql(q), args...).Scan(&v)
 	})
-	if err != nil {
-		return 0, db.fail("change password", err)
-	}
-	return v, nil
+	return v, err
 }
 
 // SetEmail sets the user's (confirmed) e-mail, with the audit events; an address another
 // user has fails with account.ErrEmailTaken.
 func (db *DB) SetEmail(ctx context.Context, userID int64, email string, events ...account.AuditEvent) error {
-	return db.fail("set email", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.sql(qSetEmail), nullable(email), db.now().UnixMilli(), userID); err != nil {
-			return err
-		}
-		return db.insertAudit(ctx, tx, userID, events)
+	return db.fail("set email", db.audited(ctx, userID, events, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.sql(qSetEmail), nullable(email), db.now().UnixMilli(), userID)
+		return err
 	}))
 }
 
