@@ -188,8 +188,8 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("RENRAN_ADDR=%q: want host:port", c.Addr)
 	}
 	pub := strings.TrimRight(get("RENRAN_PUBLIC_URL", "http://127.0.0.1:8000"), "/")
-	u, err := url.Parse(pub)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	u, ok := httpURL(pub)
+	if !ok || u.RawQuery != "" || u.Fragment != "" {
 		bad("RENRAN_PUBLIC_URL=%q: want an absolute http(s) URL without query", pub)
 		u, _ = url.Parse("http://127.0.0.1:8000")
 	}
@@ -254,7 +254,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.QQAppKey = get("RENRAN_QQ_APP_KEY", "")
 	c.QQBaseURL = strings.TrimRight(get("RENRAN_QQ_BASE_URL", ""), "/")
 	c.QQRedirectURL = get("RENRAN_QQ_REDIRECT_URL", c.Origin()+c.PublicURL.Path+"/oauth/qq/callback")
-	if ru, err := url.Parse(c.QQRedirectURL); err != nil || (ru.Scheme != "http" && ru.Scheme != "https") || ru.Host == "" {
+	if _, ok := httpURL(c.QQRedirectURL); !ok {
 		bad("RENRAN_QQ_REDIRECT_URL=%q: want an absolute http(s) URL", c.QQRedirectURL)
 	}
 	if c.Production {
@@ -282,7 +282,7 @@ func Load(getenv func(string) string) (Config, error) {
 			c.QQBaseURL = c.Origin() + c.PublicURL.Path + "/_dev/qq"
 		}
 	}
-	if qu, err := url.Parse(c.QQBaseURL); err != nil || (qu.Scheme != "http" && qu.Scheme != "https") || qu.Host == "" {
+	if _, ok := httpURL(c.QQBaseURL); !ok {
 		bad("RENRAN_QQ_BASE_URL=%q: want an absolute http(s) URL", c.QQBaseURL)
 	}
 
@@ -341,7 +341,7 @@ func Load(getenv func(string) string) (Config, error) {
 		if v.u == "" {
 			continue
 		}
-		if pu, err := url.Parse(v.u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		if pu, ok := httpURL(v.u); !ok {
 			bad("%s=%q: want an absolute http(s) URL", v.name, v.u)
 		} else if c.Production && pu.Scheme != "https" && v.name == "RENRAN_CAPTCHA_SCRIPT_URL" {
 			bad("%s must be https in production (an https page cannot load an http script)", v.name)
@@ -381,13 +381,13 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("RENRAN_SMS=%q: want tencent, aliyun or dev", c.SMS)
 	}
 	if c.SMSEndpoint != "" {
-		if u, err := url.Parse(c.SMSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if _, ok := httpURL(c.SMSEndpoint); !ok {
 			bad("RENRAN_SMS_ENDPOINT=%q: want an absolute http(s) URL", c.SMSEndpoint)
 		}
 	}
 	mailDefault := "dev"
 	if c.Production {
-		mailDefault = "off" // nothing sends mail yet: password recovery by e-mail is not in this build
+		mailDefault = "off" // no SMTP set: no e-mail can be confirmed, so nobody recovers by mail
 	}
 	c.Mail = get("RENRAN_MAIL", mailDefault)
 	c.MailFrom = get("RENRAN_MAIL_FROM", "")
@@ -426,8 +426,8 @@ func Load(getenv func(string) string) (Config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, pref.Masked())
 	}
 	for _, o := range splitList(getenv("RENRAN_CORS_ORIGINS")) {
-		ou, err := url.Parse(o)
-		if err != nil || (ou.Scheme != "http" && ou.Scheme != "https") || ou.Host == "" || (ou.Path != "" && ou.Path != "/") {
+		ou, ok := httpURL(o)
+		if !ok || (ou.Path != "" && ou.Path != "/") {
 			bad("RENRAN_CORS_ORIGINS: %q is not an origin like https://m.example.com", o)
 			continue
 		}
@@ -454,6 +454,15 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// httpURL parses an absolute http(s) URL with a host.
+func httpURL(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
 }
 
 func splitList(s string) []string {
