@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/renran/accounts/internal/captcha"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/internal/kv"
+	"github.com/renran/accounts/internal/mail"
 	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/tencentcloud"
@@ -33,7 +35,10 @@ type Check struct {
 // ErrDoctorFailed is returned when any check fails (exit status 1).
 var ErrDoctorFailed = errors.New("doctor: some checks failed")
 
-var varName = regexp.MustCompile(`RENRAN_[A-Z0-9_]+`)
+var (
+	varName = regexp.MustCompile(`RENRAN_[A-Z0-9_]+`)
+	qqAppID = regexp.MustCompile(`^[0-9]{6,12}$`)
+)
 
 // Doctor runs every check on the configuration getenv describes. The network checks make
 // real calls: the database and Redis are connected to and read (nothing is written or
@@ -73,7 +78,7 @@ func Doctor(ctx context.Context, getenv func(string) string) []Check {
 
 	// The QQ redirect URL, as QQ compares it: exactly the string registered, under the site.
 	out = append(out, checkRedirect(cfg)...)
-	if regexp.MustCompile(`^[0-9]{6,12}$`).MatchString(cfg.QQAppID) {
+	if qqAppID.MatchString(cfg.QQAppID) {
 		add("QQ app id", true, "RENRAN_QQ_APP_ID", "QQ 应用 ID 格式正确："+cfg.QQAppID, "the QQ app id looks right: "+cfg.QQAppID)
 	} else {
 		add("QQ app id", false, "RENRAN_QQ_APP_ID", "QQ 互联的 APP ID 是一串数字（如 101234567），请从 connect.qq.com 的应用详情复制", "a QQ Connect APP ID is a number like 101234567: copy it from the app's page on connect.qq.com")
@@ -141,14 +146,8 @@ func Doctor(ctx context.Context, getenv func(string) string) []Check {
 		add("mail", true, "RENRAN_MAIL", "开发模式：邮件写入开发发件箱", "development: mails go to the development outbox")
 	default:
 		u, _ := url.Parse(cfg.Mail)
-		port := u.Port()
-		if port == "" {
-			port = "587"
-			if u.Scheme == "smtps" {
-				port = "465"
-			}
-		}
-		addr := net.JoinHostPort(u.Hostname(), port)
+		host, port := mail.Addr(u)
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			add("mail", false, "RENRAN_MAIL", "无法连接 SMTP 服务器 "+addr+"："+err.Error(), "cannot reach the SMTP server "+addr+": "+err.Error())

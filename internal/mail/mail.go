@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,19 @@ type SMTP struct {
 	Timeout   time.Duration
 }
 
+// Addr is the host and port an SMTP URL names: its port, or 465 for smtps:// and 587
+// (submission with STARTTLS) for smtp://.
+func Addr(u *url.URL) (string, int) {
+	port := 587
+	if u.Scheme == "smtps" {
+		port = 465
+	}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		port = p
+	}
+	return u.Hostname(), port
+}
+
 // Send implements Sender.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg := gomail.NewMsg()
@@ -66,16 +80,12 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		timeout = 15 * time.Second
 	}
 	opts := []gomail.Option{gomail.WithTimeout(timeout)}
-	port := 587
 	if s.URL.Scheme == "smtps" {
-		port = 465
 		opts = append(opts, gomail.WithSSL())
 	} else {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
-	if p := s.URL.Port(); p != "" {
-		port, _ = strconv.Atoi(p)
-	}
+	_, port := Addr(s.URL)
 	opts = append(opts, gomail.WithPort(port))
 	tc := s.TLSConfig
 	if tc == nil {
@@ -184,11 +194,4 @@ func (q *Queue) Close() {
 	q.wg.Wait()
 }
 
-func domain(addr string) string {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == '@' {
-			return addr[i+1:]
-		}
-	}
-	return ""
-}
+func domain(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }

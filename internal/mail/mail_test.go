@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,5 +174,19 @@ func TestSMTPWrongPassword(t *testing.T) {
 	s := &SMTP{URL: u, From: "no-reply@renran.example", TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
 	if err := s.Send(context.Background(), Message{To: "a@example.com", Subject: "x", Text: "y"}); err == nil {
 		t.Error("a wrong SMTP password sent the mail")
+	}
+}
+
+func TestAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"smtp://u:p@mail.example:2525": "mail.example:2525", "smtp://mail.example": "mail.example:587", "smtps://mail.example": "mail.example:465",
+	} {
+		u, _ := url.Parse(in)
+		if h, p := Addr(u); net.JoinHostPort(h, strconv.Itoa(p)) != want {
+			t.Errorf("Addr(%s) = %s:%d, want %s", in, h, p, want)
+		}
+	}
+	if domain("a.b@example.com") != "example.com" || domain("nobody") != "nobody" {
+		t.Error("domain")
 	}
 }

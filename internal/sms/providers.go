@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/renran/accounts/internal/account"
@@ -100,7 +101,7 @@ func (t *Tencent) failure(code, msg, reqID string) error {
 		t.log().Error("tencent sms: the app's daily limit is reached", "code", code, "request_id", reqID)
 		return account.ErrSMSUnavailable
 	}
-	if len(code) >= 13 && code[:13] == "InternalError" {
+	if strings.HasPrefix(code, "InternalError") {
 		t.log().Error("tencent sms internal error", "code", code, "message", msg, "request_id", reqID)
 		return account.ErrSMSUnavailable
 	}
