@@ -319,7 +319,7 @@ func (b *browser) cookie(name string) *http.Cookie {
 	return nil
 }
 
-func wantStatus(t *testing.T, what string, r response, status int, code string) {
+func wantStatus(t testing.TB, what string, r response, status int, code string) {
 	t.Helper()
 	if r.status != status || (code != "" && r.str("error") != code) {
 		t.Fatalf("%s = %d %s; want %d %s", what, r.status, strings.TrimSpace(r.raw), status, code)
