@@ -56,7 +56,7 @@ func checkA11y(t *testing.T, ctx context.Context, page string) {
 // development page, and the captcha dialog.
 func TestAccessibility(t *testing.T) {
 	s := startCaptchaSite(t)
-	mobile := s.registerWithCaptcha(t, "无障碍用户", "correct horse battery")
+	mobile := s.register(t, "无障碍用户", "correct horse battery")
 	for _, phone := range []bool{false, true} {
 		name := "desktop"
 		if phone {

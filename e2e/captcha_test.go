@@ -113,7 +113,7 @@ func TestCaptchaMouseDesktop(t *testing.T) {
 
 func TestCaptchaKeyboardPhone(t *testing.T) {
 	s := startCaptchaSite(t)
-	mobile := s.registerWithCaptcha(t, "键盘用户", "correct horse battery")
+	mobile := s.register(t, "键盘用户", "correct horse battery")
 	ctx := browser(t, true)
 	must(t, ctx, chromedp.Navigate(s.url+"/login?next=/user"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	must(t, ctx, chromedp.SendKeys(chromedp.CSS("#login-account"), mobile))
@@ -137,28 +137,12 @@ func TestCaptchaKeyboardPhone(t *testing.T) {
 	shot(t, ctx, "logged-in")
 }
 
-// registerWithCaptcha registers through the API with tickets from the emulator's solve
-// endpoint, as an outside tool would.
-func (s *site) registerWithCaptcha(t *testing.T, nickname, password string) string {
-	t.Helper()
-	mobile := newMobile()
-	_, tk := s.post(t, "/_dev/captcha/solve", nil)
-	if st, m := s.post(t, "/users/sms/", map[string]any{"mobile": mobile, "purpose": "register", "ticket": tk["ticket"], "randstr": tk["randstr"]}); st != 200 {
-		t.Fatalf("POST /users/sms/ with a solved ticket = %d %v", st, m)
-	}
-	code := s.smsCode(t, mobile)
-	if st, m := s.post(t, "/users/", map[string]any{"nickname": nickname, "mobile": mobile, "sms_code": code, "password": password}); st != 201 {
-		t.Fatalf("POST /users/ = %d %v", st, m)
-	}
-	return mobile
-}
-
 // TestCaptchaBindPhone: binding a first-time QQ user to an existing account asks for the
 // captcha every time (the default), at phone size, solved with the keyboard; a wrong
 // password after a solved captcha asks again.
 func TestCaptchaBindPhone(t *testing.T) {
 	s := startCaptchaSite(t)
-	mobile := s.registerWithCaptcha(t, "绑定用户", "correct horse battery")
+	mobile := s.register(t, "绑定用户", "correct horse battery")
 	ctx := browser(t, true)
 	must(t, ctx, chromedp.Navigate(s.url+"/login?next=/user"), toQQ(), pickQQUser("10002"), chromedp.WaitVisible(chromedp.CSS("#cb-bind")))
 	must(t, ctx,
