@@ -151,3 +151,17 @@ func TestAPIErrorShape(t *testing.T) {
 		t.Errorf("Call without parameters = %v, want MissingParameter with a RequestId", err)
 	}
 }
+
+// TestEmulatorForgetsExpiredTickets: once half full, the emulator drops expired tickets,
+// so a flood of /solve cannot fill it for good.
+func TestEmulatorForgetsExpiredTickets(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	e := &Emulator{AppID: appID, AppSecret: appSecret, Now: func() time.Time { return now }}
+	for range maxTickets / 2 {
+		e.Issue()
+	}
+	now = now.Add(TicketTTL + time.Second)
+	if _, _, ok := e.Issue(); !ok || len(e.tickets) != 1 {
+		t.Errorf("after %d expired tickets: %d kept; want only the new one", maxTickets/2, len(e.tickets))
+	}
+}

@@ -29,7 +29,8 @@ type Emulator struct {
 	mu         sync.Mutex
 	tickets    map[string]*ticket
 	challenges map[string]*challenge
-	failure    string // "", "InternalError", "busy": the next answers fail that way (tests)
+	swept      time.Time // the last sweep
+	failure    string    // "", "InternalError", "busy": the next answers fail that way (tests)
 	calls      int
 }
 
@@ -70,13 +71,7 @@ func (e *Emulator) issue(appID int64) (string, string, bool) {
 		e.tickets = map[string]*ticket{}
 	}
 	now := e.now()
-	if len(e.tickets) >= maxTickets/2 {
-		for k, t := range e.tickets {
-			if now.After(t.expires) {
-				delete(e.tickets, k)
-			}
-		}
-	}
+	e.sweep(now)
 	if len(e.tickets) >= maxTickets {
 		return "", "", false
 	}
@@ -84,6 +79,25 @@ func (e *Emulator) issue(appID int64) (string, string, bool) {
 	rs := "@" + random(6)
 	e.tickets[tk] = &ticket{appID: appID, randstr: rs, expires: now.Add(TicketTTL)}
 	return tk, rs, true
+}
+
+// sweep drops expired tickets and challenges once the maps are half full, at most once a
+// second (call with e.mu held), so that a flood does not scan the maps on every request.
+func (e *Emulator) sweep(now time.Time) {
+	if len(e.tickets)+len(e.challenges) < maxTickets/2 || now.Sub(e.swept) < time.Second {
+		return
+	}
+	e.swept = now
+	for k, t := range e.tickets {
+		if now.After(t.expires) {
+			delete(e.tickets, k)
+		}
+	}
+	for k, c := range e.challenges {
+		if now.After(c.expires) {
+			delete(e.challenges, k)
+		}
+	}
 }
 
 // SetFailure makes the verify endpoint answer InternalError ("InternalError"), CaptchaCode

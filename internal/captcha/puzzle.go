@@ -55,13 +55,7 @@ func (e *Emulator) servePuzzle(w http.ResponseWriter, r *http.Request) {
 			e.challenges = map[string]*challenge{}
 		}
 		now := e.now()
-		if len(e.challenges) > maxTickets/2 {
-			for k, c := range e.challenges {
-				if now.After(c.expires) {
-					delete(e.challenges, k)
-				}
-			}
-		}
+		e.sweep(now)
 		full := len(e.challenges) >= maxTickets
 		if !full {
 			e.challenges[id] = &challenge{target: target, expires: now.Add(challengeTTL)}
