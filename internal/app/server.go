@@ -9,6 +9,7 @@ import (
 	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/internal/connlimit"
+	"github.com/renran/accounts/internal/web"
 )
 
 // descriptorReserve is what MaxConns leaves of the descriptor limit for the database and
@@ -18,23 +19,14 @@ const descriptorReserve = 256
 // NewHTTPServer returns the public server for h: timeouts that end slow and silent
 // clients, and connection limits (docs/abuse.md) so that idle connections cannot take
 // every descriptor. The limiter is returned for metrics and tests.
-func NewHTTPServer(cfg config.Config, h http.Handler, log *slog.Logger) (*http.Server, *connlimit.Limiter) {
+func NewHTTPServer(cfg config.Config, h *web.Server, log *slog.Logger) (*http.Server, *connlimit.Limiter) {
 	lim := &connlimit.Limiter{MaxTotal: cfg.MaxConns, MaxPerAddr: cfg.MaxConnsPerIP}
 	if lim.MaxTotal == 0 {
 		lim.MaxTotal = max(descriptorLimit()-descriptorReserve, 64)
 	}
 	lim.Key = func(a netip.Addr) string { return account.AddrBucket(a.String()) }
-	if len(cfg.TrustedProxies) > 0 {
-		// A trusted proxy carries many visitors on its connections; the proxy limits them.
-		lim.Exempt = func(a netip.Addr) bool {
-			for _, p := range cfg.TrustedProxies {
-				if p.Contains(a) {
-					return true
-				}
-			}
-			return false
-		}
-	}
+	// A trusted proxy carries many visitors on its connections; the proxy limits them.
+	lim.Exempt = h.Trusted
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -163,7 +163,7 @@ func (s *Server) clientIP(r *http.Request) string {
 		return host
 	}
 	peer = peer.Unmap()
-	if !s.trusted(peer) {
+	if !s.Trusted(peer) {
 		return peer.String()
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -173,14 +173,15 @@ func (s *Server) clientIP(r *http.Request) string {
 			break
 		}
 		a = a.Unmap()
-		if !s.trusted(a) {
+		if !s.Trusted(a) {
 			return a.String()
 		}
 	}
 	return peer.String()
 }
 
-func (s *Server) trusted(a netip.Addr) bool {
+// Trusted reports whether a is one of the trusted reverse proxies (RENRAN_TRUSTED_PROXIES).
+func (s *Server) Trusted(a netip.Addr) bool {
 	for _, p := range s.proxies {
 		if p.Contains(a) {
 			return true
