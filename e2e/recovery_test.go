@@ -118,6 +118,11 @@ func TestEmailAndRecovery(t *testing.T) {
 		t.Errorf("a session from before the reset: %v %v, want 401", resp, err)
 	}
 
+	// Another browser (its own cookies and storage, in the same Chromium) logged in too.
+	other, cancelOther := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancelOther()
+	must(t, other, logIn(s, mobile, "a brand new passphrase"), chromedp.WaitVisible(chromedp.CSS("#user-profile")))
+
 	// Change the password in the user centre.
 	must(t, ctx,
 		chromedp.Click(chromedp.CSS("#password-box summary")),
@@ -128,6 +133,9 @@ func TestEmailAndRecovery(t *testing.T) {
 		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#user-profile")), // the new token works
 	)
 	shot(t, ctx, "password-changed")
+	// The other browser's session ended with the change: its next page sends it to log in.
+	must(t, other, chromedp.Navigate(s.url+"/user"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	shot(t, other, "other-browser-logged-out")
 }
 
 // TestLinkQQFromUserCentre: 绑定 QQ in the user centre goes through the emulator and comes

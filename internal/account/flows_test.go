@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"path/filepath"
@@ -78,11 +79,37 @@ func (fakeProvider) Identify(_ context.Context, code string) (account.External, 
 	return account.External{Subject: code, AccessToken: "at-" + code}, nil
 }
 
+// smsNotices keeps the security notices sent by SMS.
+type smsNotices struct {
+	mu   sync.Mutex
+	sent []string // mobile + " " + what
+}
+
+func (n *smsNotices) SendNotice(_ context.Context, mobile, what string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sent = append(n.sent, mobile+" "+what)
+	return nil
+}
+
+// wait returns the notices once there are want of them (or after a second, for fewer).
+func (n *smsNotices) wait(want int) []string {
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		n.mu.Lock()
+		got := append([]string(nil), n.sent...)
+		n.mu.Unlock()
+		if len(got) >= want || time.Now().After(deadline) {
+			return got
+		}
+	}
+}
+
 type fixture struct {
-	svc   *account.Service
-	db    *store.DB
-	clock *clock
-	mail  *mailbox
+	svc     *account.Service
+	db      *store.DB
+	clock   *clock
+	mail    *mailbox
+	notices *smsNotices
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -95,8 +122,8 @@ func newFixture(t *testing.T) *fixture {
 	c := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	m := kv.NewMemory(c.now)
 	t.Cleanup(func() { m.Close() })
-	mb := &mailbox{}
-	svc, err := account.New(account.Options{
+	mb, nb := &mailbox{}, &smsNotices{}
+	svc, err := account.New(account.Options{Notices: nb,
 		Store: db, KV: m, Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 4),
 		Secret: []byte("flows-test-secret-Vq8Lr2Kx9Pm4Tz7Nw1Yb"), Limits: true, Logger: slog.New(slog.DiscardHandler), Now: c.now,
 		Mailer: mb, PublicURL: "https://renran.example", Providers: []account.Provider{fakeProvider{}},
@@ -105,15 +132,21 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	return &fixture{svc: svc, db: db, clock: c, mail: mb}
+	return &fixture{svc: svc, db: db, clock: c, mail: mb, notices: nb}
 }
 
 // user makes an account with a password and a confirmed e-mail, and its session.
 func (f *fixture) user(t *testing.T, email string) account.Session {
+	return f.userWith(t, account.User{Username: "u" + strings.ReplaceAll(email, "@", "."), Nickname: email, Email: email})
+}
+
+// userWith makes the account u with the password "correct horse battery", and its session.
+func (f *fixture) userWith(t *testing.T, u account.User) account.Session {
 	t.Helper()
 	ctx := context.Background()
 	h, _ := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}, 1).Hash(ctx, "correct horse battery")
-	u, err := f.db.CreateUser(ctx, account.User{Username: "u" + strings.ReplaceAll(email, "@", "."), Nickname: email, Email: email, PasswordHash: h, TokenVersion: 1})
+	u.PasswordHash, u.TokenVersion = h, 1
+	u, err := f.db.CreateUser(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +274,86 @@ func TestLinkIntentAndUnlinkGuard(t *testing.T) {
 	noPass.User.PasswordHash = ""
 	if err := f.svc.Unlink(ctx, "fake", noPass, "anything", cl); !errors.Is(err, account.ErrLastLoginMethod) {
 		t.Errorf("unlink the only way in: %v", err)
+	}
+}
+
+// TestSecurityNotices: every binding, unbinding, password change and e-mail change is told
+// to the owner, by mail to a confirmed address, else by SMS to the mobile; SMS notices to
+// one mobile are capped per day.
+func TestSecurityNotices(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	withMail := f.user(t, "m@example.com")
+	smsOnly := f.userWith(t, account.User{Username: "smsonly", Nickname: "短信用户", Mobile: "13900001111"})
+
+	// 已有账号: a first-time identity bound to an existing account with its password.
+	start, _ := f.svc.Begin(ctx, "fake", "/", false, cl)
+	res, err := f.svc.Finish(ctx, "fake", account.QQCallback{Code: "sub-9", State: start.State, CookieState: start.State, Client: cl})
+	if err != nil || res.Pending == nil {
+		t.Fatalf("first-time login = %+v, %v", res, err)
+	}
+	if _, err := f.svc.BindExisting(ctx, account.BindInput{Provider: "fake", Handle: res.Pending.Handle, Browser: res.Pending.Browser,
+		Account: "smsonly", Password: "correct horse battery", Client: cl}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.notices.wait(1); len(got) != 1 || got[0] != "13900001111 关联了QQ" {
+		t.Fatalf("SMS notices after binding an account without e-mail = %q", got)
+	}
+	start, _ = f.svc.BeginLink(ctx, "fake", withMail, "/user", false, cl)
+	if _, err := f.svc.Finish(ctx, "fake", account.QQCallback{Code: "sub-10", State: start.State, CookieState: start.State, Client: cl, Session: &withMail}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Unlink(ctx, "fake", withMail, "correct horse battery", cl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ChangePassword(ctx, withMail, "correct horse battery", "another long passphrase", cl); err != nil {
+		t.Fatal(err)
+	}
+	f.mail.mu.Lock()
+	var told []string
+	for _, m := range f.mail.mails {
+		if m.To == "m@example.com" {
+			told = append(told, m.Text)
+		}
+	}
+	f.mail.mu.Unlock()
+	for i, want := range []string{"关联了 QQ（假用户）", "解除了与 QQ 的关联", "密码刚刚被修改"} {
+		if i >= len(told) || !strings.Contains(told[i], want) {
+			t.Errorf("mail notice %d = %q, want one saying %q", i, told, want)
+		}
+	}
+	if got := f.notices.wait(2); len(got) != 1 {
+		t.Errorf("an account with a confirmed e-mail got SMS notices: %q", got)
+	}
+
+	// A first e-mail is news to the mobile's owner.
+	if err := f.svc.RequestEmail(ctx, smsOnly, "s@example.com", "correct horse battery", cl); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ConfirmEmail(ctx, f.mail.token(t, "s@example.com", "/confirm-email", 1), cl); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.notices.wait(2); len(got) != 2 || got[1] != "13900001111 设置了邮箱" {
+		t.Errorf("SMS notices after setting a first e-mail = %q", got)
+	}
+
+	// The daily cap: a user changing the password in a loop gets 10 SMS notices a day.
+	loop := f.userWith(t, account.User{Username: "loop", Nickname: "循环用户", Mobile: "13900002222"})
+	pw := "correct horse battery"
+	for i := range 12 {
+		next := fmt.Sprintf("loop passphrase number %d", i)
+		l, err := f.svc.ChangePassword(ctx, loop, pw, next, cl)
+		if err != nil {
+			t.Fatalf("change %d: %v", i, err)
+		}
+		if loop, err = f.svc.Authenticate(ctx, l.Token); err != nil {
+			t.Fatal(err)
+		}
+		pw = next
+	}
+	time.Sleep(100 * time.Millisecond) // the notices past the cap are dropped, not late
+	if got := f.notices.wait(2 + 12); len(got) != 2+10 {
+		t.Errorf("12 password changes gave %d SMS notices, want 10 (the daily cap)", len(got)-2)
 	}
 }
 

@@ -46,6 +46,9 @@ func (k keys) smsInterval(mobile string) string { return "sms:interval:" + k.nam
 // smsMobileDay counts the codes sent to mobile in a day.
 func (k keys) smsMobileDay(mobile string) string { return "sms:day:" + k.name(mobile) }
 
+// noticeDay counts the security notices sent to mobile by SMS in a day.
+func (k keys) noticeDay(mobile string) string { return "notice:day:" + k.name(mobile) }
+
 // smsAddrHour and smsAddrDay count the codes one address asked for.
 func (k keys) smsAddrHour(ip string) string { return "sms:addr:h:" + k.name(ip) }
 func (k keys) smsAddrDay(ip string) string  { return "sms:addr:d:" + k.name(ip) }

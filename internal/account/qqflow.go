@@ -379,6 +379,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		return Login{}, err
 	}
 	s.obs.QQStep(StepBindOK)
+	s.notify(u, noticeLinkQQ(rec.Nickname)) // SPEC §6 / B-05: the owner hears of every binding
 	return s.issue(u, SessionTTL, rec.Next)
 }
 
@@ -450,9 +451,7 @@ func (s *Service) linkIdentity(ctx context.Context, sess Session, st stateRecord
 		return QQResult{}, err
 	}
 	s.obs.QQStep(StepBindOK)
-	if sess.User.Email != "" {
-		s.sendMail(noticeMail(sess.User.Email, sess.User.Nickname, "你的荏苒账号刚刚关联了 QQ（"+nick+"）。"))
-	}
+	s.notify(sess.User, noticeLinkQQ(nick))
 	return QQResult{Linked: &Linked{Identity: bound, Next: st.Next}}, nil
 }
 
@@ -480,8 +479,6 @@ func (s *Service) Unlink(ctx context.Context, provider string, sess Session, pw 
 	if n == 0 {
 		return ErrQQNotLinked
 	}
-	if sess.User.Email != "" {
-		s.sendMail(noticeMail(sess.User.Email, sess.User.Nickname, "你的荏苒账号刚刚解除了与 QQ 的关联。"))
-	}
+	s.notify(sess.User, noticeUnlinkQQ)
 	return nil
 }

@@ -85,8 +85,11 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string, cl Client) err
 	if err := s.store.SetEmail(ctx, u.ID, rec.Email, s.event(u.ID, EventEmailSet, cl, "")); err != nil {
 		return err
 	}
-	if u.Email != "" && u.Email != rec.Email {
-		s.sendMail(noticeMail(u.Email, u.Nickname, "你的荏苒账号的邮箱已更换为 "+rec.Email+"。"))
+	switch {
+	case u.Email == "":
+		s.notifySMS(u, noticeEmailSet) // a first address is news to the mobile's owner
+	case u.Email != rec.Email:
+		s.notify(u, notice{mail: "你的荏苒账号的邮箱已更换为 " + rec.Email + "。"})
 	}
 	return nil
 }
@@ -205,7 +208,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw string, cl Client
 		return err
 	}
 	s.forgiveFailures(ctx, u.ID) // the owner proved the mailbox
-	s.sendMail(noticeMail(u.Email, u.Nickname, "你的荏苒账号的密码刚刚通过邮件链接重置。"))
+	s.notify(u, noticePassReset)
 	return nil
 }
 
@@ -225,7 +228,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPW, newPW
 	if u, err = s.setPassword(ctx, u, newPW, EventPassChange, cl); err != nil {
 		return Login{}, err
 	}
-	s.sendMail(noticeMail(u.Email, u.Nickname, "你的荏苒账号的密码刚刚被修改。"))
+	s.notify(u, noticePassChange)
 	return s.issue(u, SessionTTL, "/user")
 }
 

@@ -37,7 +37,10 @@ type Options struct {
 	// Providers are the OAuth login providers, by Name (QQ today).
 	Providers []Provider
 	SMS       SMS
-	Captcha   Captcha // nil: captcha off
+	// Notices sends security notices by SMS to accounts without a confirmed e-mail; nil:
+	// none (the provider needs a notice template of its own).
+	Notices NoticeSMS
+	Captcha Captcha // nil: captcha off
 	// Mailer sends mails (confirmation, recovery, notices); nil: none are sent.
 	Mailer Mailer
 	// PublicURL is the site's external base URL, the only base of links in mails.
@@ -64,6 +67,8 @@ type Service struct {
 	policy      CaptchaPolicy
 	mailer      Mailer
 	forgotSlots chan struct{} // password resets being prepared in the background
+	notices     NoticeSMS     // nil: no security notices by SMS
+	noticeSlots chan struct{} // SMS notices being sent in the background
 	publicURL   string
 	hasher      *password.Hasher
 	tokens      *token.Issuer
@@ -112,8 +117,9 @@ func New(o Options) (*Service, error) {
 		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
-		forgotSlots: make(chan struct{}, 64), readyErr: errNotProbed,
+		forgotSlots: make(chan struct{}, 64), noticeSlots: make(chan struct{}, 16), readyErr: errNotProbed,
 	}
+	s.notices = o.Notices
 	for _, p := range o.Providers {
 		s.providers[p.Name()] = p
 	}
@@ -131,6 +137,9 @@ func (s *Service) Close() {
 		<-s.stopped
 		for range cap(s.forgotSlots) { // password resets still being prepared finish first
 			s.forgotSlots <- struct{}{}
+		}
+		for range cap(s.noticeSlots) { // and SMS notices still being sent
+			s.noticeSlots <- struct{}{}
 		}
 		s.journal.close()
 	})

@@ -100,15 +100,25 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		s.Outbox = outbox.New()
 	}
 	var smsSender account.SMS
+	var notices account.NoticeSMS // security notices need a template of their own
 	switch cfg.SMS {
 	case "dev":
-		smsSender = sms.Dev{Outbox: s.Outbox}
+		d := sms.Dev{Outbox: s.Outbox}
+		smsSender, notices = d, d
 	case "tencent":
-		smsSender = &sms.Tencent{API: sms.NewTencentAPI(cfg.SMSEndpoint, cfg.SMSRegion, cfg.TencentID, cfg.TencentKey),
-			SdkAppID: cfg.SMSAppID, SignName: cfg.SMSSign, TemplateID: cfg.SMSTemplate, Log: o.Logger}
+		t := &sms.Tencent{API: sms.NewTencentAPI(cfg.SMSEndpoint, cfg.SMSRegion, cfg.TencentID, cfg.TencentKey),
+			SdkAppID: cfg.SMSAppID, SignName: cfg.SMSSign, TemplateID: cfg.SMSTemplate, NoticeTemplateID: cfg.SMSNoticeTemplate, Log: o.Logger}
+		smsSender = t
+		if cfg.SMSNoticeTemplate != "" {
+			notices = t
+		}
 	case "aliyun":
-		smsSender = &sms.Aliyun{Endpoint: cfg.SMSEndpoint, AccessKeyID: cfg.AliyunID, AccessSecret: cfg.AliyunSecret,
-			SignName: cfg.SMSSign, TemplateCode: cfg.SMSTemplate, Log: o.Logger}
+		a := &sms.Aliyun{Endpoint: cfg.SMSEndpoint, AccessKeyID: cfg.AliyunID, AccessSecret: cfg.AliyunSecret,
+			SignName: cfg.SMSSign, TemplateCode: cfg.SMSTemplate, NoticeTemplateCode: cfg.SMSNoticeTemplate, Log: o.Logger}
+		smsSender = a
+		if cfg.SMSNoticeTemplate != "" {
+			notices = a
+		}
 	default:
 		return nil, fmt.Errorf("RENRAN_SMS=%q: no such provider", cfg.SMS)
 	}
@@ -154,7 +164,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 	}
 
 	s.Accounts, err = account.New(account.Options{
-		Store: s.Store, KV: s.KV, SMS: smsSender, Captcha: verifier, Hasher: o.Hasher, Mailer: mailer, PublicURL: cfg.PublicURL.String(),
+		Store: s.Store, KV: s.KV, SMS: smsSender, Notices: notices, Captcha: verifier, Hasher: o.Hasher, Mailer: mailer, PublicURL: cfg.PublicURL.String(),
 		CaptchaPolicy: account.CaptchaPolicy{Login: account.Policy(cfg.CaptchaPolicy[0]), Bind: account.Policy(cfg.CaptchaPolicy[1]), SMS: account.Policy(cfg.CaptchaPolicy[2])},
 		Providers: []account.Provider{
 			qqprovider.New(qq.New(qq.Config{

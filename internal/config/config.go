@@ -67,6 +67,7 @@ var Variables = []Var{
 	{"RENRAN_SMS", "`tencent` (Tencent Cloud SMS), `aliyun` (Dysms), or `dev` (the development outbox)", "dev"},
 	{"RENRAN_SMS_SIGN_NAME", "the approved SMS signature (签名), e.g. 荏苒资讯", "required for tencent and aliyun"},
 	{"RENRAN_SMS_TEMPLATE_ID", "the approved code template: Tencent's TemplateId (parameters: code, minutes) or Aliyun's TemplateCode (variable `${code}`)", "required for tencent and aliyun"},
+	{"RENRAN_SMS_NOTICE_TEMPLATE_ID", "the approved security-notice template, for accounts without a confirmed e-mail: Tencent's TemplateId (one parameter, what happened, e.g. 修改了密码) or Aliyun's TemplateCode (variable `${action}`)", "empty: no notices by SMS (development: the outbox)"},
 	{"RENRAN_SMS_SDK_APP_ID", "tencent: the SmsSdkAppId", "required for tencent"},
 	{"RENRAN_SMS_REGION", "tencent: X-TC-Region", "ap-guangzhou"},
 	{"RENRAN_SMS_ENDPOINT", "the provider's API URL", "https://sms.tencentcloudapi.com or https://dysmsapi.aliyuncs.com"},
@@ -84,48 +85,49 @@ var Variables = []Var{
 
 // Config is the loaded configuration.
 type Config struct {
-	Production     bool
-	Addr           string
-	PublicURL      *url.URL // no trailing slash in Path
-	DataDir        string
-	SQLitePath     string // when DatabaseURL is a SQLite file
-	DatabaseURL    string
-	Postgres       bool // DatabaseURL is postgres://…
-	DBTimeout      time.Duration
-	RedisURL       string
-	RedisPrefix    string
-	MetricsAddr    string // "" when off
-	SecretKey      []byte // nil in development until the data folder's secret is loaded
-	QQAppID        string
-	QQAppKey       string
-	QQRedirectURL  string
-	QQBaseURL      string
-	QQEmulator     bool      // serve the built-in emulator under /_dev/qq/ and point the client at it
-	Captcha        string    // tencent, dev, off
-	CaptchaPolicy  [3]string // login, bind, sms: always or after-failures
-	CaptchaAppID   string
-	CaptchaSecret  string
-	CaptchaURL     string // DescribeCaptchaResult endpoint
-	CaptchaScript  string // TCaptcha.js
-	CaptchaOpen    bool   // fail open
-	TencentID      string
-	TencentKey     string
-	SMS            string // tencent, aliyun, dev
-	SMSSign        string
-	SMSTemplate    string
-	SMSAppID       string // tencent SmsSdkAppId
-	SMSRegion      string
-	SMSEndpoint    string
-	AliyunID       string
-	AliyunSecret   string
-	Mail           string
-	MailFrom       string
-	RateLimits     bool
-	TrustedProxies []netip.Prefix
-	CORSOrigins    []string // normalised scheme://host[:port]
-	AllowedHosts   []string // production: lower-case host[:port] the site answers to; nil in development (any)
-	MaxConns       int      // 0: the descriptor limit less a reserve
-	MaxConnsPerIP  int      // 0: none
+	Production        bool
+	Addr              string
+	PublicURL         *url.URL // no trailing slash in Path
+	DataDir           string
+	SQLitePath        string // when DatabaseURL is a SQLite file
+	DatabaseURL       string
+	Postgres          bool // DatabaseURL is postgres://…
+	DBTimeout         time.Duration
+	RedisURL          string
+	RedisPrefix       string
+	MetricsAddr       string // "" when off
+	SecretKey         []byte // nil in development until the data folder's secret is loaded
+	QQAppID           string
+	QQAppKey          string
+	QQRedirectURL     string
+	QQBaseURL         string
+	QQEmulator        bool      // serve the built-in emulator under /_dev/qq/ and point the client at it
+	Captcha           string    // tencent, dev, off
+	CaptchaPolicy     [3]string // login, bind, sms: always or after-failures
+	CaptchaAppID      string
+	CaptchaSecret     string
+	CaptchaURL        string // DescribeCaptchaResult endpoint
+	CaptchaScript     string // TCaptcha.js
+	CaptchaOpen       bool   // fail open
+	TencentID         string
+	TencentKey        string
+	SMS               string // tencent, aliyun, dev
+	SMSSign           string
+	SMSTemplate       string
+	SMSNoticeTemplate string // empty: no security notices by SMS
+	SMSAppID          string // tencent SmsSdkAppId
+	SMSRegion         string
+	SMSEndpoint       string
+	AliyunID          string
+	AliyunSecret      string
+	Mail              string
+	MailFrom          string
+	RateLimits        bool
+	TrustedProxies    []netip.Prefix
+	CORSOrigins       []string // normalised scheme://host[:port]
+	AllowedHosts      []string // production: lower-case host[:port] the site answers to; nil in development (any)
+	MaxConns          int      // 0: the descriptor limit less a reserve
+	MaxConnsPerIP     int      // 0: none
 }
 
 // Secure reports whether cookies must be Secure with the __Host- prefix (https public URL).
@@ -355,6 +357,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SMS = get("RENRAN_SMS", "dev")
 	c.SMSSign = get("RENRAN_SMS_SIGN_NAME", "")
 	c.SMSTemplate = get("RENRAN_SMS_TEMPLATE_ID", "")
+	c.SMSNoticeTemplate = get("RENRAN_SMS_NOTICE_TEMPLATE_ID", "")
 	c.SMSAppID = get("RENRAN_SMS_SDK_APP_ID", "")
 	c.SMSRegion = get("RENRAN_SMS_REGION", "ap-guangzhou")
 	c.AliyunID = get("RENRAN_ALIYUN_ACCESS_KEY_ID", "")

@@ -28,18 +28,30 @@ type Aliyun struct {
 	AccessSecret string
 	SignName     string
 	TemplateCode string
-	HTTP         *http.Client // nil: a client with a 5 s timeout
-	Now          func() time.Time
-	Log          *slog.Logger
+	// NoticeTemplateCode is the security-notice template (variable ${action}); empty: none.
+	NoticeTemplateCode string
+	HTTP               *http.Client // nil: a client with a 5 s timeout
+	Now                func() time.Time
+	Log                *slog.Logger
 }
 
 // SendCode implements account.SMS.
 func (a *Aliyun) SendCode(ctx context.Context, mobile, code string, ttl time.Duration) error {
-	param, _ := json.Marshal(map[string]string{"code": code}) // values must be strings
+	return a.send(ctx, mobile, a.TemplateCode, map[string]string{"code": code})
+}
+
+// SendNotice implements account.NoticeSMS with the notice template (variable ${action}).
+// Only wired when RENRAN_SMS_NOTICE_TEMPLATE_ID is set.
+func (a *Aliyun) SendNotice(ctx context.Context, mobile, what string) error {
+	return a.send(ctx, mobile, a.NoticeTemplateCode, map[string]string{"action": what})
+}
+
+func (a *Aliyun) send(ctx context.Context, mobile, template string, vars map[string]string) error {
+	param, _ := json.Marshal(vars) // values must be strings
 	var out struct{ Code, Message, RequestId, BizId string }
 	status, err := a.call(ctx, url.Values{
 		"Action": {"SendSms"}, "PhoneNumbers": {E164(mobile)}, "SignName": {a.SignName},
-		"TemplateCode": {a.TemplateCode}, "TemplateParam": {string(param)},
+		"TemplateCode": {template}, "TemplateParam": {string(param)},
 	}, &out)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -29,8 +29,10 @@ type Tencent struct {
 	SdkAppID   string
 	SignName   string
 	TemplateID string
-	Log        *slog.Logger
-	Now        func() time.Time
+	// NoticeTemplateID is the security-notice template (one parameter); empty: none.
+	NoticeTemplateID string
+	Log              *slog.Logger
+	Now              func() time.Time
 }
 
 // NewTencentAPI is the API client for Tencent SMS at endpoint (https://sms.tencentcloudapi.com).
@@ -46,12 +48,22 @@ type sendStatus struct {
 
 // SendCode implements account.SMS.
 func (t *Tencent) SendCode(ctx context.Context, mobile, code string, ttl time.Duration) error {
+	return t.send(ctx, mobile, t.TemplateID, code, fmt.Sprint(int(ttl.Minutes())))
+}
+
+// SendNotice implements account.NoticeSMS with the notice template (one parameter: what
+// happened). Only wired when RENRAN_SMS_NOTICE_TEMPLATE_ID is set.
+func (t *Tencent) SendNotice(ctx context.Context, mobile, what string) error {
+	return t.send(ctx, mobile, t.NoticeTemplateID, what)
+}
+
+func (t *Tencent) send(ctx context.Context, mobile, template string, params ...string) error {
 	req := map[string]any{
 		"PhoneNumberSet":   []string{E164(mobile)},
 		"SmsSdkAppId":      t.SdkAppID,
 		"SignName":         t.SignName,
-		"TemplateId":       t.TemplateID,
-		"TemplateParamSet": []string{code, fmt.Sprint(int(ttl.Minutes()))},
+		"TemplateId":       template,
+		"TemplateParamSet": params,
 	}
 	var res struct {
 		SendStatusSet []sendStatus

@@ -71,7 +71,7 @@ func tencentClient(t *testing.T, f *tencentFake) *Tencent {
 	ts := httptest.NewServer(f)
 	t.Cleanup(ts.Close)
 	return &Tencent{API: NewTencentAPI(ts.URL, "ap-guangzhou", "AKIDsms", "sms-secret"), SdkAppID: "1400006666",
-		SignName: "荏苒资讯", TemplateID: "1234", Log: slog.New(slog.DiscardHandler)}
+		SignName: "荏苒资讯", TemplateID: "1234", NoticeTemplateID: "5678", Log: slog.New(slog.DiscardHandler)}
 }
 
 func TestTencentSendsAndMaps(t *testing.T) {
@@ -81,8 +81,14 @@ func TestTencentSendsAndMaps(t *testing.T) {
 	if err := c.SendCode(ctx, "13912345678", "042517", 5*time.Minute); err != nil {
 		t.Fatalf("SendCode = %v", err)
 	}
-	if p := fmt.Sprint(f.got["PhoneNumberSet"]); p != "[+8613912345678]" || fmt.Sprint(f.got["TemplateParamSet"]) != "[042517 5]" || f.got["SmsSdkAppId"] != "1400006666" {
+	if p := fmt.Sprint(f.got["PhoneNumberSet"]); p != "[+8613912345678]" || fmt.Sprint(f.got["TemplateParamSet"]) != "[042517 5]" || f.got["SmsSdkAppId"] != "1400006666" || f.got["TemplateId"] != "1234" {
 		t.Errorf("request = %v", f.got)
+	}
+	if err := c.SendNotice(ctx, "13912345678", "修改了密码"); err != nil {
+		t.Fatalf("SendNotice = %v", err)
+	}
+	if fmt.Sprint(f.got["TemplateParamSet"]) != "[修改了密码]" || f.got["TemplateId"] != "5678" {
+		t.Errorf("notice request = %v, want the notice template with one parameter", f.got)
 	}
 	tests := []struct {
 		code     string
@@ -226,7 +232,7 @@ func aliyunClient(t *testing.T, f *aliyunFake) *Aliyun {
 	ts := httptest.NewServer(f)
 	t.Cleanup(ts.Close)
 	return &Aliyun{Endpoint: ts.URL, AccessKeyID: "LTAIsms", AccessSecret: "aliyun-secret", SignName: "荏苒资讯", TemplateCode: "SMS_123",
-		Log: slog.New(slog.DiscardHandler)}
+		NoticeTemplateCode: "SMS_456", Log: slog.New(slog.DiscardHandler)}
 }
 
 func TestAliyunSendsAndMaps(t *testing.T) {
@@ -236,8 +242,14 @@ func TestAliyunSendsAndMaps(t *testing.T) {
 	if err := c.SendCode(ctx, "13912345678", "042517", 5*time.Minute); err != nil {
 		t.Fatalf("SendCode = %v", err)
 	}
-	if f.got.Get("PhoneNumbers") != "+8613912345678" || f.got.Get("TemplateParam") != `{"code":"042517"}` || f.got.Get("SignName") != "荏苒资讯" {
+	if f.got.Get("PhoneNumbers") != "+8613912345678" || f.got.Get("TemplateParam") != `{"code":"042517"}` || f.got.Get("SignName") != "荏苒资讯" || f.got.Get("TemplateCode") != "SMS_123" {
 		t.Errorf("request = %v", f.got)
+	}
+	if err := c.SendNotice(ctx, "13912345678", "关联了QQ"); err != nil {
+		t.Fatalf("SendNotice = %v", err)
+	}
+	if f.got.Get("TemplateParam") != `{"action":"关联了QQ"}` || f.got.Get("TemplateCode") != "SMS_456" {
+		t.Errorf("notice request = %v, want the notice template with ${action}", f.got)
 	}
 	tests := []struct {
 		code, msg string
