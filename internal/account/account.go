@@ -65,7 +65,50 @@ const (
 	EventQQUnbind    = "qq_unbind"
 	EventPassChange  = "password_change"
 	EventPassReset   = "password_reset"
+	EventSessionEnd  = "session_end"   // a session ended from the user centre
+	EventTokenReuse  = "refresh_reuse" // a refresh token presented twice: the session ended
 )
+
+// SessionRecord is a session: one login on one device, until it is ended or expires.
+type SessionRecord struct {
+	ID         string
+	UserID     int64
+	Method     string // how it logged in: password, qq, register, reset…
+	Remember   bool   // 记住我: 30 days sliding; otherwise the browser session
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// SessionTouch is a session seen at a time.
+type SessionTouch struct {
+	ID string
+	At time.Time
+}
+
+// RefreshOutcome says what presenting a refresh token did.
+type RefreshOutcome int
+
+const (
+	// RefreshRotated: the token was unused; it is spent and the new one recorded.
+	RefreshRotated RefreshOutcome = iota
+	// RefreshInGrace: the token was the one spent last, within the grace window (two tabs
+	// refreshing at once); the new one is recorded beside the other successor.
+	RefreshInGrace
+	// RefreshReused: the token was spent before: it leaked; the session is ended.
+	RefreshReused
+)
+
+// SigningKey is an access-token signing key as stored: the Ed25519 private key sealed.
+type SigningKey struct {
+	ID         string
+	Public     []byte
+	Sealed     []byte
+	CreatedAt  time.Time
+	ActiveFrom time.Time
+}
 
 // ErrNoRows is returned by a Store for a lookup that found nothing.
 var ErrNoRows = errors.New("account: no rows")
@@ -95,12 +138,38 @@ type Store interface {
 	AppendAudit(ctx context.Context, events []AuditEvent) error
 	// RecentAuditEvents lists a user's n newest events, newest first.
 	RecentAuditEvents(ctx context.Context, userID int64, n int) ([]AuditEvent, error)
+	// BumpTokenVersion moves the token version on and ends every live session of the user.
 	BumpTokenVersion(ctx context.Context, userID int64, events ...AuditEvent) (int64, error)
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
-	// ChangePassword sets a new hash and revokes every token of the user (new version).
+	// ChangePassword sets a new hash and revokes every token of the user (new version,
+	// every live session ended).
 	ChangePassword(ctx context.Context, userID int64, hash string, events ...AuditEvent) (int64, error)
 	// SetEmail sets the confirmed e-mail; another user's address is ErrEmailTaken.
 	SetEmail(ctx context.Context, userID int64, email string, events ...AuditEvent) error
+	// CreateSession records a new session and its first refresh token (by hash).
+	CreateSession(ctx context.Context, sess SessionRecord, refreshHash []byte, events ...AuditEvent) error
+	// UserForSession returns the user with id and its live session sid (not ended, not
+	// expired at now) in one read: the whole cost of authenticating a request. A session
+	// that is not live, or is another user's, is ErrNoRows.
+	UserForSession(ctx context.Context, userID int64, sid string, now time.Time) (User, SessionRecord, error)
+	// RotateRefresh spends the refresh token whose hash is old, in one transaction, and
+	// says what happened (see RefreshOutcome): the new token next is recorded unless the
+	// session ends. expires gives the session's new expiry; reuse is the audit event of a
+	// detected reuse. A token that is unknown, or whose session is no longer live, is
+	// ErrNoRows.
+	RotateRefresh(ctx context.Context, old, next []byte, now time.Time, grace time.Duration, expires func(SessionRecord) time.Time, reuse AuditEvent) (User, SessionRecord, RefreshOutcome, error)
+	// ListSessions returns the user's live sessions, the most recently seen first.
+	ListSessions(ctx context.Context, userID int64, now time.Time) ([]SessionRecord, error)
+	// EndSession ends the user's live session sid and says whether there was one.
+	EndSession(ctx context.Context, userID int64, sid, reason string, events ...AuditEvent) (bool, error)
+	// TouchSessions records when sessions were last seen (batched by the journal).
+	TouchSessions(ctx context.Context, touches []SessionTouch) error
+	// PurgeSessions deletes sessions that ended or expired before t, with their refresh
+	// tokens, and says how many.
+	PurgeSessions(ctx context.Context, t time.Time) (int64, error)
+	// SigningKeys returns every access-token signing key; AddSigningKey stores a new one.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	AddSigningKey(ctx context.Context, k SigningKey) error
 	// RevokeToken records a logged-out token until expires; PurgeRevoked drops the
 	// records of tokens that expired before t.
 	RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time, events ...AuditEvent) error

@@ -27,6 +27,7 @@ type journal struct {
 type journalItem struct {
 	event    *AuditEvent
 	identity *Identity
+	touch    *SessionTouch
 }
 
 const (
@@ -91,6 +92,7 @@ func (j *journal) run() {
 	defer close(j.done)
 	var events []AuditEvent
 	var ids []Identity
+	touches := map[string]time.Time{} // session → last seen; only the latest matters
 	var retryAt time.Time
 	backoff := journalRetryMin
 	write := func(ctx context.Context) bool {
@@ -112,11 +114,23 @@ func (j *journal) run() {
 			}
 			ids = ids[:0]
 		}
+		if len(touches) > 0 {
+			list := make([]SessionTouch, 0, len(touches))
+			for id, at := range touches {
+				list = append(list, SessionTouch{ID: id, At: at})
+			}
+			// Not kept for retry: a last-seen time is a convenience, and the next request
+			// of the session brings a newer one.
+			if err := j.store.TouchSessions(ctx, list); err != nil {
+				j.log.Warn("session last-seen times not written", "count", len(list), "err", err)
+			}
+			clear(touches)
+		}
 		return true
 	}
 	flush := func() {
 		defer func() { j.held.Store(int64(len(events) + len(ids))) }()
-		if len(events)+len(ids) == 0 || time.Now().Before(retryAt) {
+		if len(events)+len(ids)+len(touches) == 0 || time.Now().Before(retryAt) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -167,6 +181,9 @@ func (j *journal) run() {
 			}
 			if it.identity != nil {
 				ids = append(ids, *it.identity)
+			}
+			if it.touch != nil && it.touch.At.After(touches[it.touch.ID]) {
+				touches[it.touch.ID] = it.touch.At
 			}
 			if len(events)+len(ids) >= journalBatch {
 				flush()

@@ -173,7 +173,7 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 		s.journal.add(journalItem{identity: &id})
 		s.audit(u.ID, EventQQLogin, cb.Client, "")
 		s.obs.QQStep(StepReturning)
-		l, err := s.issue(u, SessionTTL, st.Next)
+		l, err := s.issue(ctx, u, issueInput{Method: p.Name(), Client: cb.Client, Next: st.Next})
 		if err != nil {
 			return QQResult{}, err
 		}
@@ -380,7 +380,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 	}
 	s.obs.QQStep(StepBindOK)
 	s.notify(u, noticeLinkQQ(rec.Nickname)) // SPEC §6 / B-05: the owner hears of every binding
-	return s.issue(u, SessionTTL, rec.Next)
+	return s.issue(ctx, u, issueInput{Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
 }
 
 // RegisterQQInput registers a new account for a pending QQ identity (tab 没有账号).
@@ -427,7 +427,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	}
 	consume()
 	s.obs.QQStep(StepRegisterOK)
-	return s.issue(created, SessionTTL, rec.Next)
+	return s.issue(ctx, created, issueInput{Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
 }
 
 // linkIdentity binds the identity to the logged-in user of a link state: 409 qq_already_bound

@@ -229,7 +229,8 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, oldPW, newPW
 		return Login{}, err
 	}
 	s.notify(u, noticePassChange)
-	return s.issue(u, SessionTTL, "/user")
+	// Every session ended with the change; this browser gets a new one, as remembered as before.
+	return s.issue(ctx, u, issueInput{Remember: sess.Record.Remember, Method: MethodPassword, Client: cl, Next: "/user"})
 }
 
 // setPassword hashes pw and stores it, moving the token version on (every earlier token,

@@ -188,7 +188,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, next string) (
 		return Login{}, err
 	}
 	consume()
-	return s.issue(created, SessionTTL, next)
+	return s.issue(ctx, created, issueInput{Method: MethodRegister, Client: in.Client, Next: next})
 }
 
 // prepareUser validates a registration, checks the SMS code and hashes the password.

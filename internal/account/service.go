@@ -25,9 +25,6 @@ const (
 	SMSCodeTTL      = 5 * time.Minute
 	SMSResendAfter  = 60 * time.Second
 	SMSMaxTries     = 5
-
-	SessionTTL  = 2 * time.Hour      // a token kept in sessionStorage
-	RememberTTL = 7 * 24 * time.Hour // "记住我": a token kept in localStorage
 )
 
 // Options configure a Service.
@@ -53,6 +50,7 @@ type Options struct {
 	Limits        bool   // rate limits on (off only for load tests in development)
 	Logger        *slog.Logger
 	Now           func() time.Time
+	AccessTTL     time.Duration // access tokens' lifetime; 0: DefaultAccessTTL
 	QueueLen      int      // audit/journal queue length; 0: 4096
 	Observer      Observer // counts for /metrics; nil: none
 }
@@ -72,6 +70,8 @@ type Service struct {
 	publicURL   string
 	hasher      *password.Hasher
 	tokens      *token.Issuer
+	keyring     *keyring
+	accessTTL   time.Duration
 	box         *secret.Box // seals QQ tokens and pending records
 	smsKey      []byte      // HMAC key for stored SMS codes
 	keys        keys
@@ -113,11 +113,25 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	keyBox, err := secret.NewBox(secret.Derive(o.Secret, "signing-key"))
+	if err != nil {
+		return nil, err
+	}
+	if o.AccessTTL <= 0 {
+		o.AccessTTL = DefaultAccessTTL
+	}
 	s := &Service{
 		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
-		forgotSlots: make(chan struct{}, 64), noticeSlots: make(chan struct{}, 16), readyErr: errNotProbed,
+		forgotSlots: make(chan struct{}, 64), noticeSlots: make(chan struct{}, 16), readyErr: errNotProbed, accessTTL: o.AccessTTL,
+	}
+	s.keyring = &keyring{store: o.Store, box: keyBox, iss: iss, master: o.Secret, now: o.Now, accessTTL: o.AccessTTL, log: o.Logger}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = s.keyring.load(ctx)
+	cancel()
+	if err != nil {
+		return nil, err
 	}
 	s.notices = o.Notices
 	for _, p := range o.Providers {
@@ -126,7 +140,7 @@ func New(o Options) (*Service, error) {
 	s.journal = startJournal(o.Store, o.Logger, o.QueueLen)
 	s.stop = make(chan struct{})
 	s.stopped = make(chan struct{})
-	go s.housekeeping(time.Hour)
+	go s.housekeeping(KeyReload, time.Hour)
 	return s, nil
 }
 
@@ -145,25 +159,40 @@ func (s *Service) Close() {
 	})
 }
 
-// housekeeping purges expired token revocations every period. Every instance runs it; the
-// DELETE is idempotent, so running it on several at once costs a little and breaks nothing.
-func (s *Service) housekeeping(period time.Duration) {
+// housekeeping reloads the signing keys every keysEvery (a rotation reaches every
+// instance) and purges expired token revocations and old sessions every purgeEvery.
+// Every instance runs it; the DELETEs are idempotent, so running them on several at once
+// costs a little and breaks nothing.
+func (s *Service) housekeeping(keysEvery, purgeEvery time.Duration) {
 	defer close(s.stopped)
-	t := time.NewTicker(period)
-	defer t.Stop()
+	keys := time.NewTicker(keysEvery)
+	defer keys.Stop()
+	purge := time.NewTicker(purgeEvery)
+	defer purge.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			n, err := s.store.PurgeRevoked(ctx, s.now())
+		case <-keys.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.keyring.load(ctx); err != nil {
+				s.log.Warn("reload signing keys", "err", err)
+			}
 			cancel()
-			if err != nil {
+		case <-purge.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if n, err := s.store.PurgeRevoked(ctx, s.now()); err != nil {
 				s.log.Warn("purge revoked tokens", "err", err)
 			} else if n > 0 {
 				s.log.Info("purged revoked tokens", "count", n)
 			}
+			// Ended or expired sessions are kept a day, then go with their refresh tokens.
+			if n, err := s.store.PurgeSessions(ctx, s.now().Add(-24*time.Hour)); err != nil {
+				s.log.Warn("purge sessions", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged sessions", "count", n)
+			}
+			cancel()
 		}
 	}
 }
@@ -206,11 +235,15 @@ func (s *Service) probe(ctx context.Context) error {
 	return nil
 }
 
-// Login is a successful login: the token and the user it is for.
+// Login is a successful login: the access token, the refresh token and the session they
+// belong to, and the user they are for.
 type Login struct {
-	Token string
-	User  User
-	Next  string
+	Token        string
+	RefreshToken string
+	ExpiresIn    int64 // the access token's lifetime, seconds
+	Session      SessionRecord
+	User         User
+	Next         string
 }
 
 // LoginInput is a password login.
@@ -236,12 +269,8 @@ func (s *Service) LoginPassword(ctx context.Context, in LoginInput) (Login, erro
 	if err != nil {
 		return Login{}, err
 	}
-	ttl := SessionTTL
-	if in.Remember {
-		ttl = RememberTTL
-	}
 	s.audit(u.ID, EventLoginOK, in.Client, "password")
-	return s.issue(u, ttl, in.Next)
+	return s.issue(ctx, u, issueInput{Remember: in.Remember, Method: MethodPassword, Client: in.Client, Next: in.Next})
 }
 
 // checkPassword is the credential check shared by password login and binding to an
@@ -327,43 +356,6 @@ func truncateForTiming(pw string) string {
 	return pw
 }
 
-// issue signs a token for u.
-func (s *Service) issue(u User, ttl time.Duration, next string) (Login, error) {
-	tok, _, err := s.tokens.Issue(u.ID, u.CreatedAt.UnixMilli(), u.TokenVersion, ttl)
-	if err != nil {
-		return Login{}, fmt.Errorf("account: issue token: %w", err)
-	}
-	return Login{Token: tok, User: u, Next: SafeNext(next)}, nil
-}
-
-// Session is an authenticated request's user and token.
-type Session struct {
-	User   User
-	Claims token.Claims
-}
-
-// Authenticate verifies a bearer token and that it has not been revoked: the user exists,
-// is the one the token was issued to, is enabled, has the token's version, and the token
-// was not logged out.
-func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error) {
-	c, err := s.tokens.Verify(tok)
-	if err != nil {
-		return Session{}, ErrUnauthenticated
-	}
-	u, revoked, err := s.store.UserForToken(ctx, c.UserID, c.ID)
-	if errors.Is(err, ErrNoRows) {
-		return Session{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("account: load user: %w", err)
-	}
-	// The creation time tells this user from an earlier one that had the same id.
-	if revoked || u.Disabled || u.TokenVersion != c.Version || u.CreatedAt.UnixMilli() != c.Created {
-		return Session{}, ErrUnauthenticated
-	}
-	return Session{User: u, Claims: c}, nil
-}
-
 // Profile is what /users/me/ shows.
 type Profile struct {
 	User       User
@@ -389,11 +381,18 @@ func (s *Service) RecentEvents(ctx context.Context, sess Session) ([]AuditEvent,
 	return evs, nil
 }
 
-// Logout revokes the session's token, or with all every token of the user.
+// Logout ends the request's session, or with all every session of the user (and every
+// token of the first release).
 func (s *Service) Logout(ctx context.Context, sess Session, all bool, cl Client) error {
 	if all {
 		if _, err := s.store.BumpTokenVersion(ctx, sess.User.ID, s.event(sess.User.ID, EventLogoutAll, cl, "")); err != nil {
 			return fmt.Errorf("account: bump token version: %w", err)
+		}
+		return nil
+	}
+	if !sess.Claims.Legacy() {
+		if _, err := s.store.EndSession(ctx, sess.User.ID, sess.Record.ID, "logout", s.event(sess.User.ID, EventLogout, cl, "")); err != nil {
+			return fmt.Errorf("account: end session: %w", err)
 		}
 		return nil
 	}

@@ -31,6 +31,9 @@ commands:
   doctor        check the configuration (database, Redis, QQ, captcha, SMS) and exit;
                 non-zero when a check fails; --json for scripts
   qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
+  keys list     list the access-token signing keys and what each does now
+  keys rotate   add a signing key, published now, signing in 10 minutes
+                (-now: signing at once); nobody is logged out
 
 Configuration comes from RENRAN_* environment variables; see the README.`
 
@@ -50,6 +53,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDoctor(ctx, args, getenv, stdout)
 	case "qq-emulator":
 		return runEmulator(ctx, args, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -172,7 +172,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 				Timeout: o.QQTimeout, UnionID: o.QQUnionID,
 			}, nil)),
 		},
-		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: o.Logger, Now: o.Now, Observer: s.Metrics,
+		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: o.Logger, Now: o.Now, AccessTTL: cfg.AccessTTL, Observer: s.Metrics,
 	})
 	if err != nil {
 		return nil, err

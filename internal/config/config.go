@@ -48,6 +48,7 @@ var Variables = []Var{
 	{"RENRAN_REDIS_URL", "`redis://…` or `rediss://…`; empty means in-process (one instance only). Required with PostgreSQL", "empty"},
 	{"RENRAN_REDIS_PREFIX", "prefix of every Redis key, so that two sites can share a Redis", "renran:"},
 	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 random bytes (typed patterns are refused), the same on every instance", "development on SQLite: generated once, kept in the data folder"},
+	{"RENRAN_ACCESS_TOKEN_TTL", "lifetime of an access token (the pages renew it silently with the refresh token)", "15m"},
 	{"RENRAN_METRICS_ADDR", "where `/metrics` (Prometheus) listens, or `off`; keep it private", "127.0.0.1:9464"},
 	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
@@ -93,6 +94,7 @@ type Config struct {
 	DatabaseURL       string
 	Postgres          bool // DatabaseURL is postgres://…
 	DBTimeout         time.Duration
+	AccessTTL         time.Duration
 	RedisURL          string
 	RedisPrefix       string
 	MetricsAddr       string // "" when off
@@ -217,6 +219,15 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("RENRAN_DATABASE_TIMEOUT=%q: want a duration between 100ms and 1m, like 5s", v)
 		} else {
 			c.DBTimeout = d
+		}
+	}
+	c.AccessTTL = 15 * time.Minute
+	if v := get("RENRAN_ACCESS_TOKEN_TTL", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			bad("RENRAN_ACCESS_TOKEN_TTL=%q: want a duration between 1s and 1h, like 15m", v)
+		} else {
+			c.AccessTTL = d
 		}
 	}
 	c.RedisURL = get("RENRAN_REDIS_URL", "")

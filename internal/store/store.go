@@ -1,7 +1,7 @@
 // Package store implements account.Store on database/sql, for two engines: SQLite
 // (modernc.org/sqlite, no cgo) for the embedded default and PostgreSQL (pgx v5 through
 // pgxpool) in production. DML is written once, with `?` placeholders, in users.go,
-// identities.go and tokens.go; the differences between the engines are in dialect.go
+// identities.go, sessions.go and tokens.go; the differences between the engines are in dialect.go
 // (placeholders, error classification, pools) and in the DDL, which lives per engine in
 // embedded, numbered migrations. Driver errors become account sentinels: the violated
 // unique index (by PostgreSQL's constraint name or SQLite's extended code and column
@@ -59,8 +59,8 @@ var _ account.Store = (*DB)(nil)
 // readStmts are the hot read queries, prepared once (database/sql then prepares each on a
 // connection the first time it runs there) instead of parsed on every call.
 type readStmts struct {
-	userByID, identityByOpenID, identitiesByUser, userForToken readStmt
-	userBy                                                     map[account.LoginKind]readStmt
+	userByID, identityByOpenID, identitiesByUser, userForToken, userForSession readStmt
+	userBy                                                                     map[account.LoginKind]readStmt
 }
 
 // Open opens the store a URL names: postgres:// or postgresql:// for PostgreSQL, anything
@@ -155,6 +155,7 @@ func (db *DB) prepare(ctx context.Context) error {
 	db.q.identityByOpenID = prep(qIdentityByOpenID)
 	db.q.identitiesByUser = prep(qIdentitiesByUser)
 	db.q.userForToken = prep(qUserForToken)
+	db.q.userForSession = prep(qUserForSession)
 	db.q.userBy = map[account.LoginKind]readStmt{
 		account.ByUsername: prep(qUserBy + "username = ?"),
 		account.ByMobile:   prep(qUserBy + "mobile = ?"),

@@ -150,23 +150,26 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u account.User, id acc
 // BumpTokenVersion revokes every token of the user and returns the new version, writing
 // the audit events in the same transaction.
 func (db *DB) BumpTokenVersion(ctx context.Context, userID int64, events ...account.AuditEvent) (int64, error) {
-	v, err := db.newVersion(ctx, userID, events, qBumpTokenVersion, db.now().UnixMilli(), userID)
+	v, err := db.newVersion(ctx, userID, events, "logout_all", qBumpTokenVersion, db.now().UnixMilli(), userID)
 	return v, db.fail("bump token version", err)
 }
 
 // ChangePassword sets a new password hash and revokes every token of the user (the token
 // version moves on), with the audit events, in one transaction. It returns the new version.
 func (db *DB) ChangePassword(ctx context.Context, userID int64, hash string, events ...account.AuditEvent) (int64, error) {
-	v, err := db.newVersion(ctx, userID, events, qChangePassword, hash, db.now().UnixMilli(), userID)
+	v, err := db.newVersion(ctx, userID, events, "password", qChangePassword, hash, db.now().UnixMilli(), userID)
 	return v, db.fail("change password", err)
 }
 
-// newVersion runs an update of the user that returns the new token version, with the
-// audit events, in one transaction.
-func (db *DB) newVersion(ctx context.Context, userID int64, events []account.AuditEvent, q string, args ...any) (int64, error) {
+// newVersion runs an update of the user that returns the new token version, ends every
+// live session of the user (for reason), and writes the audit events, in one transaction.
+func (db *DB) newVersion(ctx context.Context, userID int64, events []account.AuditEvent, reason, q string, args ...any) (int64, error) {
 	var v int64
 	err := db.audited(ctx, userID, events, func(ctx context.Context, tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, db.sql(q), args...).Scan(&v)
+		if err := tx.QueryRowContext(ctx, db.sql(q), args...).Scan(&v); err != nil {
+			return err
+		}
+		return db.endAll(ctx, tx, userID, reason)
 	})
 	return v, err
 }

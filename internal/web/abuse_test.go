@@ -509,13 +509,17 @@ func TestAbuse_ReadyWhenWritesFail(t *testing.T) {
 	b := e.browser()
 	u := e.user("correct horse battery")
 	wantStatus(t, "ready", b.do("GET", "/readyz", nil), 200, "")
+	login := b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"})
+	wantStatus(t, "login", login, 200, "")
 	ctx := context.Background()
 	if _, err := e.db.SQL().ExecContext(ctx, "PRAGMA query_only = 1"); err != nil { // the one writer connection
 		t.Fatal(err)
 	}
 	waitStatus(t, b, "/readyz", 503)
-	// Reads still work: a login, which changes nothing, is answered.
-	wantStatus(t, "a login while writes fail", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"}), 200, "")
+	// Reads still work: a logged-in user is served. A login opens a session, a write: it
+	// is refused with a 503 (before sessions, it changed nothing and was answered).
+	wantStatus(t, "an authenticated read while writes fail", b.auth(login.str("token")).do("GET", "/users/me/", nil), 200, "")
+	wantStatus(t, "a login while writes fail", b.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"}), 503, "service_unavailable")
 	if _, err := e.db.SQL().ExecContext(ctx, "PRAGMA query_only = 0"); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,10 @@ func (s *Server) routes() {
 	api("POST /users/login/", s.handleLogin)
 	api("GET /users/me/", s.handleMe)
 	api("GET /users/me/events/", s.handleEvents)
+	api("GET /users/me/sessions/", s.handleSessions)
+	s.mux.Handle("DELETE /users/me/sessions/{id}", s.api(s.handleEndSession))
+	s.mux.Handle("DELETE /users/me/sessions/{id}/", s.api(s.handleEndSession))
+	api("POST /users/token/refresh/", s.handleRefresh)
 	api("POST /users/logout/", s.handleLogout)
 	api("POST /users/sms/", s.handleSMS)
 	api("POST /users/", s.handleRegister)
@@ -49,6 +53,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /static/", s.handleStatic())
 
 	s.mux.HandleFunc("/", s.handleUnmatched)
+	s.mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 

@@ -15,10 +15,14 @@ type loginRequest struct {
 	Next     string `json:"next"`
 }
 
-// loginBody is the answer of every request that logs someone in (SPEC §2).
+// loginBody is the answer of every request that logs someone in (SPEC §2): token is the
+// access token (the seed's front end reads it), refresh_token renews it at
+// POST /users/token/refresh/, expires_in is its lifetime in seconds.
 type loginBody struct {
-	Token    string `json:"token"`
-	ID       int64  `json:"id"`
+	Token        string `json:"token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+	ID           int64  `json:"id"`
 	Username string `json:"username"`
 	Nickname string `json:"nickname"`
 	Avatar   string `json:"avatar"`
@@ -26,7 +30,7 @@ type loginBody struct {
 }
 
 func newLoginBody(l account.Login) loginBody {
-	return loginBody{Token: l.Token, ID: l.User.ID, Username: l.User.Username, Nickname: l.User.Nickname,
+	return loginBody{Token: l.Token, RefreshToken: l.RefreshToken, ExpiresIn: l.ExpiresIn, ID: l.User.ID, Username: l.User.Username, Nickname: l.User.Nickname,
 		Avatar: l.User.Avatar, Next: l.Next}
 }
 

@@ -1,7 +1,26 @@
 // Shared by the pages: the JSON API, token storage (as the seed: localStorage when
-// "记住我", else sessionStorage), form feedback and small UI helpers.
+// "记住我", else sessionStorage), silent renewal of the access token, form feedback and
+// small UI helpers.
+//
+// Sessions: a login gives a short access token (token, expires_in) and a refresh token.
+// With 记住我 both live in localStorage (the server keeps the session 30 days from the last
+// renewal); without, in sessionStorage, which the browser forgets with the tab (the server
+// forgets the session after 12 hours without a renewal). The token is renewed a minute
+// before it expires and on a 401, once; tabs renew one at a time (Web Locks), and a tab
+// that renewed tells the others holding the same refresh token (BroadcastChannel), so two
+// tabs never spend one refresh token twice.
 
 export async function api(method, path, body, { auth = false } = {}) {
+  if (auth) await freshToken();
+  let res = await send(method, path, body, auth);
+  if (auth && res.status === 401 && res.data.error === 'not_authenticated' && getRefresh()) {
+    const renewed = await refresh(getToken());
+    if (renewed) res = await send(method, path, body, auth);
+  }
+  return res;
+}
+
+async function send(method, path, body, auth) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (auth) {
@@ -26,7 +45,7 @@ export async function api(method, path, body, { auth = false } = {}) {
   return { ok: resp.ok, status: resp.status, data, retryAfter: Number(resp.headers.get('Retry-After')) || 0 };
 }
 
-const KEYS = [['user_token', 'token'], ['user_name', 'username'], ['user_id', 'id'], ['user_nickname', 'nickname'], ['user_avatar', 'avatar']];
+const KEYS = [['user_token', 'token'], ['user_refresh', 'refresh_token'], ['user_name', 'username'], ['user_id', 'id'], ['user_nickname', 'nickname'], ['user_avatar', 'avatar']];
 
 export function saveUser(data, remember) {
   const keep = remember ? localStorage : sessionStorage;
@@ -35,14 +54,80 @@ export function saveUser(data, remember) {
     keep.setItem(k, data[f] == null ? '' : String(data[f]));
     drop.removeItem(k);
   }
+  keep.setItem('user_token_exp', String(Date.now() + (Number(data.expires_in) || 900) * 1000));
+  drop.removeItem('user_token_exp');
+  scheduleRefresh();
 }
+
+function store() { return localStorage.getItem('user_token') ? localStorage : sessionStorage; }
 
 export function getToken() {
   return localStorage.getItem('user_token') || sessionStorage.getItem('user_token') || '';
 }
 
+function getRefresh() { return store().getItem('user_refresh') || ''; }
+
 export function clearUser() {
   for (const [k] of KEYS) { localStorage.removeItem(k); sessionStorage.removeItem(k); }
+  localStorage.removeItem('user_token_exp');
+  sessionStorage.removeItem('user_token_exp');
+  clearTimeout(refreshTimer);
+}
+
+// sessionEnded forgets the login and sends the person to log in, with a message the login
+// page shows.
+export function sessionEnded(msg) {
+  clearUser();
+  sessionStorage.setItem('login_notice', msg || '登录已失效，请重新登录');
+  location.replace('/login?next=' + encodeURIComponent(location.pathname + location.search));
+}
+
+const channel = 'BroadcastChannel' in window ? new BroadcastChannel('renran-auth') : null;
+if (channel) {
+  channel.onmessage = (ev) => {
+    const m = ev.data || {};
+    // Another tab spent the refresh token this tab holds too (a copied sessionStorage).
+    if (m.old && m.old === getRefresh() && m.data) saveUser(m.data, store() === localStorage);
+  };
+}
+
+// refresh renews the access token unless another tab already did (the token is no
+// longer staleToken); it resolves to whether there is a fresh token now. A refresh token
+// the server refuses ends the login here.
+async function refresh(staleToken) {
+  const run = async () => {
+    if (getToken() !== staleToken) return !!getToken(); // renewed meanwhile
+    const old = getRefresh();
+    if (!old) return false;
+    const res = await send('POST', '/users/token/refresh/', { refresh_token: old }, false);
+    if (res.ok) {
+      saveUser(res.data, store() === localStorage);
+      if (channel) channel.postMessage({ old, data: res.data });
+      return true;
+    }
+    if (res.status === 401) sessionEnded(res.data.message);
+    return false;
+  };
+  if (navigator.locks) return navigator.locks.request('renran-refresh', run);
+  return run();
+}
+
+// freshToken renews the access token first when it expires within 30 seconds.
+async function freshToken() {
+  const exp = Number(store().getItem('user_token_exp')) || 0;
+  if (getToken() && getRefresh() && exp && exp - Date.now() < 30000) await refresh(getToken());
+}
+
+// scheduleRefresh renews the token silently a minute before it expires (or at two thirds
+// of a shorter lifetime), so a page left open stays logged in without a visible step.
+let refreshTimer;
+export function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const exp = Number(store().getItem('user_token_exp')) || 0;
+  if (!getToken() || !getRefresh() || !exp) return;
+  const left = exp - Date.now();
+  const wait = Math.max(1000, Math.min(left - 60000, left * 2 / 3));
+  refreshTimer = setTimeout(() => refresh(getToken()), wait);
 }
 
 // localNext keeps only a path on this site, as the server does.

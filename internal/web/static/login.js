@@ -2,6 +2,14 @@ import { api, sendLogin, pageNext, $, clearErrors, fieldError, showApiError, foc
 
 const form = $('#login-form');
 form.elements.account.focus();
+// Sent here because a login ended (another device ended it, it expired): say so.
+const notice = sessionStorage.getItem('login_notice');
+if (notice) {
+  sessionStorage.removeItem('login_notice');
+  const n = $('#login-notice');
+  n.textContent = notice;
+  n.hidden = false;
+}
 const next = pageNext();
 if (next) $('#tab-register').href = '/register?next=' + encodeURIComponent(next);
 

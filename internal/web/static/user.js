@@ -1,7 +1,10 @@
-import { api, fallbackAvatar, getToken, clearUser, saveUser, $, setBusy, toast, clearErrors, fieldError, focusFirstError, showApiError } from './common.js';
+import { api, fallbackAvatar, getToken, clearUser, saveUser, sessionEnded, scheduleRefresh, $, setBusy, toast, clearErrors, fieldError, focusFirstError, showApiError } from './common.js';
 
+// toLogin sends the person to log in: with a message when a login here has ended.
 function toLogin() {
+  if (getToken()) { sessionEnded('登录已失效，请重新登录'); return; }
   clearUser();
+  sessionStorage.setItem('login_notice', '请先登录');
   location.replace('/login?next=' + encodeURIComponent('/user'));
 }
 
@@ -57,7 +60,58 @@ async function load() {
     list.append(o);
   }
   $('#user-profile').hidden = false;
+  scheduleRefresh();
+  loadSessions();
   loadEvents();
+}
+
+const METHODS = { password: '密码登录', register: '注册', qq: 'QQ 登录', wechat: '微信登录', weibo: '微博登录' };
+
+// loadSessions lists where the account is logged in, each with 退出此设备.
+async function loadSessions() {
+  const list = $('#user-sessions');
+  const res = await api('GET', '/users/me/sessions/', undefined, { auth: true });
+  list.textContent = '';
+  const ss = (res.ok && res.data.sessions) || [];
+  if (!ss.length) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = res.ok ? '暂无记录' : '登录设备暂时无法加载';
+    list.append(li);
+    return;
+  }
+  for (const x of ss) {
+    const li = document.createElement('li');
+    li.dataset.session = x.id;
+    const what = document.createElement('strong');
+    what.textContent = x.device + (x.current ? '（当前设备）' : '');
+    const seen = new Date(x.last_seen_at).toLocaleString('zh-CN', { hour12: false });
+    const meta = document.createElement('span');
+    meta.className = 'muted small';
+    meta.textContent = ` ${METHODS[x.method] || x.method}${x.remember ? ' · 记住我' : ''} · 最近活动 ${seen}${x.ip ? ' · ' + x.ip : ''}`;
+    const end = document.createElement('button');
+    end.type = 'button';
+    end.className = 'btn btn-link';
+    end.textContent = x.current ? '退出登录' : '退出此设备';
+    end.setAttribute('aria-label', `${end.textContent}：${x.device}`);
+    end.addEventListener('click', () => (x.current ? logout(false) : endSession(end, x.id)));
+    li.append(what, meta, end);
+    list.append(li);
+  }
+}
+
+async function endSession(btn, id) {
+  setBusy(btn, true, '正在退出…');
+  const res = await api('DELETE', '/users/me/sessions/' + encodeURIComponent(id), undefined, { auth: true });
+  if (res.ok || res.status === 404) {
+    toast('该设备已退出登录');
+    loadSessions();
+    loadEvents();
+    return;
+  }
+  setBusy(btn, false);
+  if (res.status === 401) { toLogin(); return; }
+  toast(res.data.message || '操作失败，请重试');
 }
 
 async function loadEvents() {

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/renran/accounts/internal/account"
+)
+
+const sessionColumns = `s.id, s.user_id, s.method, s.remember, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at`
+
+const (
+	qInsertSession = `INSERT INTO sessions (id, user_id, method, remember, ip, user_agent, created_at, last_seen_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertRefresh = "INSERT INTO refresh_tokens (hash, session_id, issued_at) VALUES (?, ?, ?)"
+	// qUserForSession is the one read an authenticated request makes: the user and its
+	// live session.
+	qUserForSession = "SELECT " + userColumnsU + ", " + sessionColumns + ` FROM users u JOIN sessions s ON s.user_id = u.id
+		WHERE u.id = ? AND s.id = ? AND s.ended_at IS NULL AND s.expires_at > ?`
+	qRefreshBy = "SELECT rt.used_at, s.prev_hash, s.ended_at, " + sessionColumns + ` FROM refresh_tokens rt
+		JOIN sessions s ON s.id = rt.session_id WHERE rt.hash = ?`
+	qSpendRefresh  = "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL"
+	qSlideSession  = "UPDATE sessions SET prev_hash = ?, last_seen_at = ?, expires_at = ? WHERE id = ?"
+	qSeenSession   = "UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?"
+	qEndSession    = "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND user_id = ? AND ended_at IS NULL"
+	qEndAll        = "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL"
+	qListSessions  = "SELECT " + sessionColumns + " FROM sessions s WHERE s.user_id = ? AND s.ended_at IS NULL AND s.expires_at > ? ORDER BY s.last_seen_at DESC, s.created_at DESC"
+	qTouchSession  = "UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?"
+	qPurgeSessions = "DELETE FROM sessions WHERE (ended_at IS NOT NULL AND ended_at < ?) OR expires_at < ?"
+	qSigningKeys   = "SELECT kid, public_key, private_key, created_at, active_from FROM signing_keys ORDER BY active_from, kid"
+	qAddSigningKey = "INSERT INTO signing_keys (kid, public_key, private_key, created_at, active_from) VALUES (?, ?, ?, ?, ?)"
+)
+
+// userColumnsU is userColumns qualified by the alias u.
+const userColumnsU = `u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at`
+
+// sessionDest returns scan targets for sessionColumns; finish completes s after the scan.
+func sessionDest(s *account.SessionRecord) (dest []any, finish func()) {
+	var created, seen, expires int64
+	return []any{&s.ID, &s.UserID, &s.Method, &s.Remember, &s.IP, &s.UserAgent, &created, &seen, &expires}, func() {
+		s.CreatedAt, s.LastSeenAt, s.ExpiresAt = time.UnixMilli(created).UTC(), time.UnixMilli(seen).UTC(), time.UnixMilli(expires).UTC()
+	}
+}
+
+// CreateSession records a new session and its first refresh token, with the audit
+// events, in one transaction.
+func (db *DB) CreateSession(ctx context.Context, s account.SessionRecord, refreshHash []byte, events ...account.AuditEvent) error {
+	return db.fail("create session", db.audited(ctx, s.UserID, events, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.sql(qInsertSession), s.ID, s.UserID, s.Method, s.Remember, s.IP, s.UserAgent,
+			s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(), s.ExpiresAt.UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.sql(qInsertRefresh), refreshHash, s.ID, s.CreatedAt.UnixMilli())
+		return err
+	}))
+}
+
+// UserForSession returns the user with id and its live session sid in one read.
+func (db *DB) UserForSession(ctx context.Context, userID int64, sid string, now time.Time) (account.User, account.SessionRecord, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	var u account.User
+	var s account.SessionRecord
+	ud, ufinish := userDest(&u)
+	sd, sfinish := sessionDest(&s)
+	if err := db.q.userForSession.QueryRowContext(ctx, userID, sid, now.UnixMilli()).Scan(append(ud, sd...)...); err != nil {
+		return account.User{}, account.SessionRecord{}, db.fail("user for session", err)
+	}
+	ufinish()
+	sfinish()
+	return u, s, nil
+}
+
+// RotateRefresh spends a refresh token; see account.Store. Of two requests spending the
+// same unused token at once, the conditional update lets one through; the other finds it
+// spent an instant ago by its own session's last rotation, which is the grace case.
+func (db *DB) RotateRefresh(ctx context.Context, old, next []byte, now time.Time, grace time.Duration,
+	expires func(account.SessionRecord) time.Time, reuse account.AuditEvent) (account.User, account.SessionRecord, account.RefreshOutcome, error) {
+	var u account.User
+	var s account.SessionRecord
+	var out account.RefreshOutcome
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var used, ended sql.NullInt64
+		var prev []byte
+		sd, sfinish := sessionDest(&s)
+		if err := tx.QueryRowContext(ctx, db.sql(qRefreshBy), old).Scan(append([]any{&used, &prev, &ended}, sd...)...); err != nil {
+			return err
+		}
+		sfinish()
+		if ended.Valid || !s.ExpiresAt.After(now) {
+			return account.ErrNoRows
+		}
+		ms := now.UnixMilli()
+		spent := false
+		if !used.Valid {
+			res, err := tx.ExecContext(ctx, db.sql(qSpendRefresh), ms, old)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			spent = n == 1
+			if !spent { // spent by a concurrent request that committed first
+				used, prev = sql.NullInt64{Int64: ms, Valid: true}, old
+			}
+		}
+		s.LastSeenAt, s.ExpiresAt = now, expires(s)
+		switch {
+		case spent:
+			out = account.RefreshRotated
+			if _, err := tx.ExecContext(ctx, db.sql(qSlideSession), old, ms, s.ExpiresAt.UnixMilli(), s.ID); err != nil {
+				return err
+			}
+		case bytes.Equal(prev, old) && used.Int64 > now.Add(-grace).UnixMilli():
+			out = account.RefreshInGrace
+			if _, err := tx.ExecContext(ctx, db.sql(qSeenSession), ms, s.ExpiresAt.UnixMilli(), s.ID); err != nil {
+				return err
+			}
+		default:
+			out = account.RefreshReused
+			if _, err := tx.ExecContext(ctx, db.sql(qEndSession), ms, "refresh_reuse", s.ID, s.UserID); err != nil {
+				return err
+			}
+			return db.insertAudit(ctx, tx, s.UserID, []account.AuditEvent{reuse})
+		}
+		if _, err := tx.ExecContext(ctx, db.sql(qInsertRefresh), next, s.ID, ms); err != nil {
+			return err
+		}
+		return scanUser(tx.QueryRowContext(ctx, db.sql(qUserByID), s.UserID), &u)
+	})
+	if err != nil {
+		return account.User{}, account.SessionRecord{}, 0, db.fail("rotate refresh token", err)
+	}
+	return u, s, out, nil
+}
+
+// ListSessions returns the user's live sessions, the most recently seen first.
+func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]account.SessionRecord, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	rows, err := db.r.QueryContext(ctx, db.sql(qListSessions), userID, now.UnixMilli())
+	if err != nil {
+		return nil, db.fail("list sessions", err)
+	}
+	defer rows.Close()
+	var out []account.SessionRecord
+	for rows.Next() {
+		var s account.SessionRecord
+		dest, finish := sessionDest(&s)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, db.fail("list sessions", err)
+		}
+		finish()
+		out = append(out, s)
+	}
+	return out, db.fail("list sessions", rows.Err())
+}
+
+// EndSession ends the user's live session sid, with the audit events, and says whether
+// there was one.
+func (db *DB) EndSession(ctx context.Context, userID int64, sid, reason string, events ...account.AuditEvent) (bool, error) {
+	var ended bool
+	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.sql(qEndSession), db.now().UnixMilli(), reason, sid, userID)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if ended = n == 1; !ended {
+			return nil
+		}
+		return db.insertAudit(ctx, tx, userID, events)
+	})
+	return ended, db.fail("end session", err)
+}
+
+// endAll ends every live session of the user inside tx.
+func (db *DB) endAll(ctx context.Context, tx *sql.Tx, userID int64, reason string) error {
+	_, err := tx.ExecContext(ctx, db.sql(qEndAll), db.now().UnixMilli(), reason, userID)
+	return err
+}
+
+// TouchSessions records when sessions were last seen, in one transaction; a session
+// already seen later keeps its time.
+func (db *DB) TouchSessions(ctx context.Context, touches []account.SessionTouch) error {
+	return db.fail("touch sessions", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, db.sql(qTouchSession))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, t := range touches {
+			if _, err := st.ExecContext(ctx, t.At.UnixMilli(), t.ID, t.At.UnixMilli()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// PurgeSessions deletes sessions that ended or expired before t (their refresh tokens go
+// with them) and says how many.
+func (db *DB) PurgeSessions(ctx context.Context, t time.Time) (int64, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	res, err := db.w.ExecContext(ctx, db.sql(qPurgeSessions), t.UnixMilli(), t.UnixMilli())
+	if err != nil {
+		return 0, db.fail("purge sessions", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// SigningKeys returns every signing key, the earliest active first.
+func (db *DB) SigningKeys(ctx context.Context) ([]account.SigningKey, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	rows, err := db.r.QueryContext(ctx, qSigningKeys)
+	if err != nil {
+		return nil, db.fail("signing keys", err)
+	}
+	defer rows.Close()
+	var out []account.SigningKey
+	for rows.Next() {
+		var k account.SigningKey
+		var created, active int64
+		if err := rows.Scan(&k.ID, &k.Public, &k.Sealed, &created, &active); err != nil {
+			return nil, db.fail("signing keys", err)
+		}
+		k.CreatedAt, k.ActiveFrom = time.UnixMilli(created).UTC(), time.UnixMilli(active).UTC()
+		out = append(out, k)
+	}
+	return out, db.fail("signing keys", rows.Err())
+}
+
+// AddSigningKey stores a new signing key.
+func (db *DB) AddSigningKey(ctx context.Context, k account.SigningKey) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	_, err := db.w.ExecContext(ctx, db.sql(qAddSigningKey), k.ID, k.Public, k.Sealed, k.CreatedAt.UnixMilli(), k.ActiveFrom.UnixMilli())
+	return db.fail("add signing key", err)
+}
