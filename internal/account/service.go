@@ -51,8 +51,8 @@ type Options struct {
 	Logger        *slog.Logger
 	Now           func() time.Time
 	AccessTTL     time.Duration // access tokens' lifetime; 0: DefaultAccessTTL
-	QueueLen      int      // audit/journal queue length; 0: 4096
-	Observer      Observer // counts for /metrics; nil: none
+	QueueLen      int           // audit/journal queue length; 0: 4096
+	Observer      Observer      // counts for /metrics; nil: none
 }
 
 // Service runs the account flows.

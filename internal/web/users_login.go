@@ -23,10 +23,10 @@ type loginBody struct {
 	RefreshToken string `json:"refresh_token"`
 	ExpiresIn    int64  `json:"expires_in"`
 	ID           int64  `json:"id"`
-	Username string `json:"username"`
-	Nickname string `json:"nickname"`
-	Avatar   string `json:"avatar"`
-	Next     string `json:"next"`
+	Username     string `json:"username"`
+	Nickname     string `json:"nickname"`
+	Avatar       string `json:"avatar"`
+	Next         string `json:"next"`
 }
 
 func newLoginBody(l account.Login) loginBody {
