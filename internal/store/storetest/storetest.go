@@ -204,4 +204,122 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("access token after update = %q, want \"new\"", gotID.AccessToken)
 		}
 	})
+
+	t.Run("SessionsAndRefreshTokens", func(t *testing.T) {
+		s := open(t)
+		u, _ := s.CreateUser(ctx, NewUser())
+		now := time.Now().Truncate(time.Millisecond)
+		rec := account.SessionRecord{ID: fmt.Sprintf("sess-%d", seq.Add(1)), UserID: u.ID, Method: "password", Remember: true,
+			IP: "192.0.2.1", UserAgent: "ua", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+		h := func(s string) []byte { return []byte(fmt.Sprintf("%-32s", s)) }
+		if err := s.CreateSession(ctx, rec, h("r1")); err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		got, gs, err := s.UserForSession(ctx, u.ID, rec.ID, now)
+		if err != nil || got.ID != u.ID || gs.ID != rec.ID || !gs.Remember || !gs.ExpiresAt.Equal(rec.ExpiresAt) {
+			t.Fatalf("UserForSession = %+v, %+v, %v", got, gs, err)
+		}
+		other, _ := s.CreateUser(ctx, NewUser())
+		if _, _, err := s.UserForSession(ctx, other.ID, rec.ID, now); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("another user's session: %v, want ErrNoRows", err)
+		}
+		if _, _, err := s.UserForSession(ctx, u.ID, rec.ID, now.Add(2*time.Hour)); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("an expired session: %v, want ErrNoRows", err)
+		}
+		exp := func(account.SessionRecord) time.Time { return now.Add(2 * time.Hour) }
+		reuse := account.AuditEvent{Event: account.EventTokenReuse, At: now}
+		// Concurrent rotations of one token: one spends it, the others are the grace case;
+		// none ends the session.
+		outs := make([]account.RefreshOutcome, 8)
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				_, _, outs[i], errs[i] = s.RotateRefresh(ctx, h("r1"), h(fmt.Sprintf("r2-%d", i)), now, 30*time.Second, exp, reuse)
+			})
+		}
+		wg.Wait()
+		rotated := 0
+		for i := range 8 {
+			if errs[i] != nil || outs[i] == account.RefreshReused {
+				t.Errorf("concurrent rotation %d = %v, %v", i, outs[i], errs[i])
+			}
+			if outs[i] == account.RefreshRotated {
+				rotated++
+			}
+		}
+		if rotated != 1 {
+			t.Errorf("%d of 8 concurrent rotations spent the token, want 1", rotated)
+		}
+		if _, gs, _ := s.UserForSession(ctx, u.ID, rec.ID, now); !gs.ExpiresAt.Equal(now.Add(2 * time.Hour)) {
+			t.Errorf("session after a rotation expires %v, want slid to %v", gs.ExpiresAt, now.Add(2*time.Hour))
+		}
+		if _, _, out, err := s.RotateRefresh(ctx, h("r2-0"), h("r3"), now, 30*time.Second, exp, reuse); err != nil || out != account.RefreshRotated {
+			t.Fatalf("rotating r2-0 = %v, %v", out, err)
+		}
+		if _, _, out, err := s.RotateRefresh(ctx, h("r1"), h("r4"), now, 30*time.Second, exp, reuse); err != nil || out != account.RefreshReused {
+			t.Fatalf("r1 after r2-0 was spent = %v, %v; want RefreshReused", out, err)
+		}
+		if _, _, err := s.UserForSession(ctx, u.ID, rec.ID, now); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("the session after a reuse: %v, want ended", err)
+		}
+		if _, _, _, err := s.RotateRefresh(ctx, h("r3"), h("r5"), now, 30*time.Second, exp, reuse); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("a token of the ended session: %v, want ErrNoRows", err)
+		}
+		if _, _, _, err := s.RotateRefresh(ctx, h("never issued"), h("r6"), now, 30*time.Second, exp, reuse); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("an unknown token: %v, want ErrNoRows", err)
+		}
+		if evs, _ := s.RecentAuditEvents(ctx, u.ID, 1); len(evs) != 1 || evs[0].Event != account.EventTokenReuse {
+			t.Errorf("audit after a reuse = %+v", evs)
+		}
+		// List, end, purge.
+		r2 := rec
+		r2.ID, r2.Remember = rec.ID+"-b", false
+		s.CreateSession(ctx, r2, h("b1"))
+		r3 := rec
+		r3.ID = rec.ID + "-c"
+		s.CreateSession(ctx, r3, h("c1"))
+		if list, err := s.ListSessions(ctx, u.ID, now); err != nil || len(list) != 2 {
+			t.Errorf("ListSessions = %d, %v; want the 2 live ones", len(list), err)
+		}
+		if ok, err := s.EndSession(ctx, other.ID, r2.ID, "test"); ok || err != nil {
+			t.Errorf("EndSession by another user = %v, %v", ok, err)
+		}
+		if ok, err := s.EndSession(ctx, u.ID, r2.ID, "test"); !ok || err != nil {
+			t.Errorf("EndSession = %v, %v", ok, err)
+		}
+		if err := s.TouchSessions(ctx, []account.SessionTouch{{ID: r3.ID, At: now.Add(time.Minute)}}); err != nil {
+			t.Errorf("TouchSessions: %v", err)
+		}
+		if list, _ := s.ListSessions(ctx, u.ID, now); len(list) != 1 || !list[0].LastSeenAt.Equal(now.Add(time.Minute)) {
+			t.Errorf("after ending one and touching the other: %+v", list)
+		}
+		if _, err := s.BumpTokenVersion(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := s.ListSessions(ctx, u.ID, now); len(list) != 0 {
+			t.Errorf("sessions after BumpTokenVersion: %+v, want none", list)
+		}
+		if n, err := s.PurgeSessions(ctx, now.Add(time.Hour)); err != nil || n < 3 {
+			t.Errorf("PurgeSessions = %d, %v; want the 3 ended ones", n, err)
+		}
+	})
+
+	t.Run("SigningKeys", func(t *testing.T) {
+		s := open(t)
+		now := time.Now().Truncate(time.Millisecond)
+		before, _ := s.SigningKeys(ctx)
+		k := account.SigningKey{ID: fmt.Sprintf("kid-%d", seq.Add(1)), Public: []byte("pub"), Sealed: []byte("sealed"), CreatedAt: now, ActiveFrom: now.Add(time.Hour)}
+		if err := s.AddSigningKey(ctx, k); err != nil {
+			t.Fatalf("AddSigningKey: %v", err)
+		}
+		keys, err := s.SigningKeys(ctx)
+		if err != nil || len(keys) != len(before)+1 {
+			t.Fatalf("SigningKeys = %d, %v", len(keys), err)
+		}
+		last := keys[len(keys)-1]
+		if last.ID != k.ID || string(last.Sealed) != "sealed" || !last.ActiveFrom.Equal(k.ActiveFrom) {
+			t.Errorf("newest key = %+v", last)
+		}
+	})
 }
