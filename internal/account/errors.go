@@ -84,7 +84,7 @@ var (
 	ErrAccountRequired    = fieldErr(Invalid, "account_required", "account", "请输入账号")
 	ErrPasswordRequired   = fieldErr(Invalid, "password_required", "password", "请输入密码")
 	ErrRefreshRequired    = fieldErr(Invalid, "refresh_token_required", "refresh_token", "缺少 refresh_token")
-	ErrRefreshInvalid     = newErr(Unauthorized, "refresh_token_invalid", "登录已过期，请重新登录")
+	ErrRefreshInvalid     = newErr(Unauthorized, "refresh_token_invalid", "登录已失效，请重新登录")
 	ErrSessionReused      = newErr(Unauthorized, "session_revoked", "为了账号安全，这次登录已失效，请重新登录")
 	ErrSessionNotFound    = newErr(NotFound, "session_not_found", "该登录设备不存在或已退出")
 

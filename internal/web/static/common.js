@@ -54,8 +54,11 @@ export function saveUser(data, remember) {
     keep.setItem(k, data[f] == null ? '' : String(data[f]));
     drop.removeItem(k);
   }
-  keep.setItem('user_token_exp', String(Date.now() + (Number(data.expires_in) || 900) * 1000));
+  const ttl = (Number(data.expires_in) || 900) * 1000;
+  keep.setItem('user_token_exp', String(Date.now() + ttl));
+  keep.setItem('user_token_ttl', String(ttl));
   drop.removeItem('user_token_exp');
+  drop.removeItem('user_token_ttl');
   scheduleRefresh();
 }
 
@@ -69,8 +72,7 @@ function getRefresh() { return store().getItem('user_refresh') || ''; }
 
 export function clearUser() {
   for (const [k] of KEYS) { localStorage.removeItem(k); sessionStorage.removeItem(k); }
-  localStorage.removeItem('user_token_exp');
-  sessionStorage.removeItem('user_token_exp');
+  for (const k of ['user_token_exp', 'user_token_ttl']) { localStorage.removeItem(k); sessionStorage.removeItem(k); }
   clearTimeout(refreshTimer);
 }
 
@@ -112,10 +114,12 @@ async function refresh(staleToken) {
   return run();
 }
 
-// freshToken renews the access token first when it expires within 30 seconds.
+// freshToken renews the access token first when it expires within 30 seconds (or a
+// third of a shorter lifetime).
 async function freshToken() {
   const exp = Number(store().getItem('user_token_exp')) || 0;
-  if (getToken() && getRefresh() && exp && exp - Date.now() < 30000) await refresh(getToken());
+  const ttl = Number(store().getItem('user_token_ttl')) || 900000;
+  if (getToken() && getRefresh() && exp && exp - Date.now() < Math.min(30000, ttl / 3)) await refresh(getToken());
 }
 
 // scheduleRefresh renews the token silently a minute before it expires (or at two thirds
@@ -126,7 +130,7 @@ export function scheduleRefresh() {
   const exp = Number(store().getItem('user_token_exp')) || 0;
   if (!getToken() || !getRefresh() || !exp) return;
   const left = exp - Date.now();
-  const wait = Math.max(1000, Math.min(left - 60000, left * 2 / 3));
+  const wait = left > 180000 ? left - 60000 : Math.max(1000, left * 2 / 3);
   refreshTimer = setTimeout(() => refresh(getToken()), wait);
 }
 

@@ -4,7 +4,8 @@ import { api, fallbackAvatar, getToken, clearUser, saveUser, sessionEnded, sched
 function toLogin() {
   if (getToken()) { sessionEnded('登录已失效，请重新登录'); return; }
   clearUser();
-  sessionStorage.setItem('login_notice', '请先登录');
+  // A refresh that failed has already said why (sessionEnded) and is on its way.
+  if (!sessionStorage.getItem('login_notice')) sessionStorage.setItem('login_notice', '请先登录');
   location.replace('/login?next=' + encodeURIComponent('/user'));
 }
 
