@@ -159,6 +159,43 @@ func TestTwoInstances(t *testing.T) {
 		}
 	})
 
+	t.Run("sessions: tokens of A verify on B, a refresh token replayed across instances ends the session, an ended session is refused everywhere and after a restart", func(t *testing.T) {
+		c := newClient(t, randomIP())
+		mobile, tok := register(t, c, a, fmt.Sprintf("会话%d", rand.IntN(1e6)), pw)
+		c.must(200, "GET", b, "/users/me/", nil, tok) // both instances sign and verify with the same key
+		l := c.must(200, "POST", b, "/users/login/", map[string]any{"account": mobile, "password": pw, "remember": true}, "")
+		r1 := l.str("refresh_token")
+		r2 := c.must(200, "POST", a, "/users/token/refresh/", map[string]any{"refresh_token": r1}, "").str("refresh_token")
+		n := c.must(200, "POST", b, "/users/token/refresh/", map[string]any{"refresh_token": r2}, "")
+		if r := c.do("POST", a, "/users/token/refresh/", map[string]any{"refresh_token": r1}, ""); r.status != 401 || r.str("error") != "session_revoked" {
+			t.Fatalf("r1 replayed on A after two rotations = %d %s, want 401 session_revoked", r.status, r.raw)
+		}
+		for _, base := range []string{a, b} {
+			if r := c.do("GET", base, "/users/me/", nil, n.str("token")); r.status != 401 {
+				t.Fatalf("the newest token of the ended session on %s = %d %s, want 401", base, r.status, r.raw)
+			}
+		}
+		// Ending a session from B's user centre holds on A, and after A restarts; a live
+		// session's token survives the restart (the keys are in the database).
+		other := c.must(200, "POST", a, "/users/login/", map[string]any{"account": mobile, "password": pw}, "").str("token")
+		list := c.must(200, "GET", b, "/users/me/sessions/", nil, tok)
+		var otherID string // the one live session besides the registration's (the other ended by the reuse)
+		for _, x := range list.body["sessions"].([]any) {
+			if m := x.(map[string]any); m["current"] != true {
+				otherID, _ = m["id"].(string)
+			}
+		}
+		c.must(204, "DELETE", b, "/users/me/sessions/"+otherID, nil, tok)
+		if r := c.do("GET", a, "/users/me/", nil, other); r.status != 401 {
+			t.Fatalf("a session ended on B, its token on A = %d %s, want 401", r.status, r.raw)
+		}
+		cl.instances[0].restart()
+		if r := c.do("GET", a, "/users/me/", nil, other); r.status != 401 {
+			t.Fatalf("the ended session's token on A after its restart = %d %s, want 401", r.status, r.raw)
+		}
+		c.must(200, "GET", a, "/users/me/", nil, tok)
+	})
+
 	t.Run("SIGTERM writes every audit event B accepted", func(t *testing.T) {
 		c := newClient(t, randomIP())
 		mobile, _ := register(t, c, a, fmt.Sprintf("审计%d", rand.IntN(1e6)), pw)
