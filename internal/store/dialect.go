@@ -227,8 +227,11 @@ var pgDialect = dialect{
 				strings.HasPrefix(pe.Code, "57P") || pe.Code == "57014"
 		}
 		var ce *pgconn.ConnectError
-		return errors.As(err, &ce) || pgconn.Timeout(err) || unreachable(err) ||
-			strings.Contains(err.Error(), "closed pool") // pgxpool says no more
+		// SafeToRetry: failed before anything reached the server, e.g. pgx's "conn
+		// closed" for a pooled connection the restarted server had dropped.
+		return errors.As(err, &ce) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) || unreachable(err) ||
+			strings.Contains(err.Error(), "closed pool") || // pgxpool says no more
+			strings.Contains(err.Error(), "conn closed")
 	},
 	lockMigrations: func(ctx context.Context, c *sql.Conn) (func(), error) {
 		if _, err := c.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {

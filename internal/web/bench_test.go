@@ -54,7 +54,8 @@ func BenchmarkQQReturning(b *testing.B) {
 	})
 }
 
-// BenchmarkMe measures GET /users/me/: JWT check, revocation check, two reads.
+// BenchmarkMe measures GET /users/me/: the EdDSA signature, the user and its session in
+// one read, the identities in another.
 func BenchmarkMe(b *testing.B) {
 	e := newEnv(b, func(o *envOptions) { o.noLimits = true })
 	u := e.user("correct horse battery")
@@ -74,6 +75,26 @@ func BenchmarkMe(b *testing.B) {
 			if resp.StatusCode != 200 {
 				b.Fatalf("me = %d", resp.StatusCode)
 			}
+		}
+	})
+}
+
+// BenchmarkRefresh measures POST /users/token/refresh/: each goroutine renews its own
+// session's tokens in a chain, as a page does (one transaction, one EdDSA signature).
+func BenchmarkRefresh(b *testing.B) {
+	e := newEnv(b, func(o *envOptions) { o.noLimits = true })
+	u := e.user("correct horse battery")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		br := e.browser()
+		rt := br.do("POST", "/users/login/", map[string]any{"account": u.Username, "password": "correct horse battery"}).str("refresh_token")
+		for pb.Next() {
+			r := br.refresh(rt)
+			if r.status != 200 {
+				b.Fatalf("refresh = %d %s", r.status, r.raw)
+			}
+			rt = r.str("refresh_token")
 		}
 	})
 }
