@@ -138,7 +138,11 @@ func TestKeyRotationWithClock(t *testing.T) {
 	if st := states(); st[k.ID] != "active" || st[kid(old.Token)] != "previous" {
 		t.Errorf("during the overlap: %v", st)
 	}
-	f.clock.add(account.DefaultAccessTTL + time.Minute)
+	f.clock.add(account.KeyReload + account.DefaultAccessTTL) // 16 minutes after the switch
+	if st := states(); st[kid(old.Token)] != "previous" {
+		t.Errorf("while a token the old key signed just before an instance's reload may live: %v", st)
+	}
+	f.clock.add(time.Minute)
 	if err := f.svc.ReloadKeys(ctx); err != nil {
 		t.Fatal(err)
 	}

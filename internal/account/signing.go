@@ -38,7 +38,7 @@ type KeyState struct {
 
 // KeyStates says of each key (as SigningKeys returns them, earliest active first) what it
 // does at now, when access tokens live accessTTL: the newest key whose time has come
-// signs; an older one verifies until the tokens it signed have expired.
+// signs; an older one verifies until the last token it may have signed has expired.
 func KeyStates(keys []SigningKey, now time.Time, accessTTL time.Duration) []KeyState {
 	active := -1
 	for i, k := range keys {
@@ -52,7 +52,9 @@ func KeyStates(keys []SigningKey, now time.Time, accessTTL time.Duration) []KeyS
 		switch {
 		case i == active:
 			st = "active"
-		case i < active && keys[i+1].ActiveFrom.Add(accessTTL+token.Leeway).After(now):
+		// An instance may sign with the old key until its next reload after the successor's
+		// start; the token it signs then lives accessTTL, plus the verifiers' leeway.
+		case i < active && keys[i+1].ActiveFrom.Add(KeyReload+accessTTL+token.Leeway).After(now):
 			st = "previous"
 		case i < active:
 			st = "retired"
