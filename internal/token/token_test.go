@@ -204,15 +204,55 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
+// TestVerifyRemembersUntilExpiry: a token verified once is not verified again, but its
+// expiry still counts, and a change of keys forgets it.
+func TestVerifyRemembersUntilExpiry(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	i, k := mustIssuer(t, clock)
+	s, _, _ := i.Issue(1, 1, 1, "s", 15*time.Minute)
+	for range 2 {
+		if _, err := i.Verify(s); err != nil {
+			t.Fatalf("Verify = %v", err)
+		}
+	}
+	now = now.Add(15*time.Minute + Leeway + time.Second)
+	if _, err := i.Verify(s); err != ErrInvalid {
+		t.Errorf("a remembered token past its expiry: %v, want ErrInvalid", err)
+	}
+	now = time.Now()
+	s2, _, _ := i.Issue(1, 1, 1, "s", 15*time.Minute)
+	i.Verify(s2)
+	i.SetKeys(mustKey(t), nil) // k retired
+	if _, err := i.Verify(s2); err != ErrUnknownKey {
+		t.Errorf("a remembered token after its key (%s) was dropped: %v, want ErrUnknownKey", k.ID, err)
+	}
+}
+
+// BenchmarkVerify is a first verification: the Ed25519 signature and the claims.
 func BenchmarkVerify(b *testing.B) {
 	i, _ := mustIssuer(b, nil)
 	s, _, _ := i.Issue(1, 1764000000123, 1, "session", 15*time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := i.Verify(s); err != nil {
+		if _, err := i.verify(s); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkVerifySeen is a token verified before (every request of a page after its first).
+func BenchmarkVerifySeen(b *testing.B) {
+	i, _ := mustIssuer(b, nil)
+	s, _, _ := i.Issue(1, 1764000000123, 1, "session", 15*time.Minute)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := i.Verify(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkIssue(b *testing.B) {
