@@ -68,20 +68,26 @@ async function load() {
 
 const METHODS = { password: '密码登录', register: '注册', qq: 'QQ 登录', wechat: '微信登录', weibo: '微博登录' };
 
+// loadList fills the list sel with the items field of GET path, or says there are none
+// (or that they could not be loaded: failed); it returns the items.
+async function loadList(sel, path, field, failed) {
+  const list = $(sel);
+  const res = await api('GET', path, undefined, { auth: true });
+  list.textContent = '';
+  const items = (res.ok && res.data[field]) || [];
+  if (!items.length) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = res.ok ? '暂无记录' : failed;
+    list.append(li);
+  }
+  return items;
+}
+
 // loadSessions lists where the account is logged in, each with 退出此设备.
 async function loadSessions() {
   const list = $('#user-sessions');
-  const res = await api('GET', '/users/me/sessions/', undefined, { auth: true });
-  list.textContent = '';
-  const ss = (res.ok && res.data.sessions) || [];
-  if (!ss.length) {
-    const li = document.createElement('li');
-    li.className = 'muted';
-    li.textContent = res.ok ? '暂无记录' : '登录设备暂时无法加载';
-    list.append(li);
-    return;
-  }
-  for (const x of ss) {
+  for (const x of await loadList('#user-sessions', '/users/me/sessions/', 'sessions', '登录设备暂时无法加载')) {
     const li = document.createElement('li');
     li.dataset.session = x.id;
     const what = document.createElement('strong');
@@ -117,17 +123,7 @@ async function endSession(btn, id) {
 
 async function loadEvents() {
   const list = $('#user-events');
-  const res = await api('GET', '/users/me/events/', undefined, { auth: true });
-  list.textContent = '';
-  const evs = (res.ok && res.data.events) || [];
-  if (!evs.length) {
-    const li = document.createElement('li');
-    li.className = 'muted';
-    li.textContent = res.ok ? '暂无记录' : '记录暂时无法加载';
-    list.append(li);
-    return;
-  }
-  for (const e of evs) {
+  for (const e of await loadList('#user-events', '/users/me/events/', 'events', '记录暂时无法加载')) {
     const li = document.createElement('li');
     const when = new Date(e.at).toLocaleString('zh-CN', { hour12: false });
     const what = document.createElement('strong');
