@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -162,4 +163,19 @@ func errRateLimited(after time.Duration) *Error {
 // InvalidField is a 400 for a body field of the wrong JSON type.
 func InvalidField(field string) *Error {
 	return fieldErr(Invalid, "invalid_field", field, "字段 "+field+" 的格式不正确")
+}
+
+// UnknownField is a body field the endpoint does not take; the message names the ones
+// it does.
+func UnknownField(field string, known []string) *Error {
+	msg := "不支持字段 " + field
+	if len(known) > 0 {
+		msg += "；这个接口接受的字段是：" + strings.Join(known, "、")
+	}
+	return fieldErr(Invalid, "invalid_field", field, msg)
+}
+
+// WrongType is a body field of the wrong JSON type; want says the right one.
+func WrongType(field, want string) *Error {
+	return fieldErr(Invalid, "invalid_field", field, "字段 "+field+" 应为"+want)
 }

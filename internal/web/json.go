@@ -8,6 +8,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -48,11 +49,11 @@ func decodeBytes(b []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return account.InvalidField(te.Field)
+			return account.WrongType(te.Field, kindName(te.Type))
 		}
 		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 			f, _ := strconv.Unquote(strings.TrimPrefix(msg, "json: unknown field "))
-			return account.InvalidField(f)
+			return account.UnknownField(f, fieldsOf(v))
 		}
 		return account.ErrInvalidJSON
 	}
@@ -60,6 +61,40 @@ func decodeBytes(b []byte, v any) error {
 		return account.ErrInvalidJSON
 	}
 	return nil
+}
+
+// fieldsOf lists the JSON names of the fields of the struct v points to, in order.
+func fieldsOf(v any) []string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// kindName says in Chinese what a JSON value of type t looks like.
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "字符串"
+	case reflect.Bool:
+		return "布尔值（true 或 false）"
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return "整数"
+	case reflect.Float32, reflect.Float64:
+		return "数字"
+	}
+	return "正确的类型"
 }
 
 // checkObject walks the tokens of b: it must be a single JSON object, nested at most

@@ -30,8 +30,8 @@ func TestDecode(t *testing.T) {
 		{"second value", "application/json", `{"account":"a"}{"account":"b"}`, account.ErrInvalidJSON, ""},
 		{"duplicate key", "application/json", `{"account":"a","account":"b"}`, account.ErrInvalidJSON, ""},
 		{"duplicate nested key", "application/json", `{"account":"a","x":{"k":1,"k":2}}`, account.ErrInvalidJSON, ""},
-		{"unknown field", "application/json", `{"account":"a","is_staff":true}`, account.InvalidField("is_staff"), "is_staff"},
-		{"wrong type", "application/json", `{"account":1}`, account.InvalidField("account"), "account"},
+		{"unknown field", "application/json", `{"account":"a","is_staff":true}`, account.UnknownField("is_staff", []string{"account", "remember"}), "is_staff"},
+		{"wrong type", "application/json", `{"account":1}`, account.WrongType("account", "字符串"), "account"},
 		{"deep", "application/json", `{"a":` + strings.Repeat("[", 50) + strings.Repeat("]", 50) + `}`, account.ErrInvalidJSON, ""},
 		{"too large", "application/json", `{"account":"` + strings.Repeat("a", maxBody) + `"}`, account.ErrBodyTooLarge, ""},
 		{"truncated", "application/json", `{"account":"a"`, account.ErrInvalidJSON, ""},
@@ -51,6 +51,22 @@ func TestDecode(t *testing.T) {
 				t.Errorf("decode(%s) field = %q, want %q", tt.name, e.Field, tt.field)
 			}
 		})
+	}
+}
+
+// TestDecodeSaysWhatWasExpected: an unknown field is named with the fields the endpoint
+// takes; a wrong type says the right one.
+func TestDecodeSaysWhatWasExpected(t *testing.T) {
+	for _, tt := range []struct{ body, field, msg string }{
+		{`{"username":"x"}`, "username", "不支持字段 username；这个接口接受的字段是：account、remember"},
+		{`{"account":1}`, "account", "字段 account 应为字符串"},
+		{`{"remember":"yes"}`, "remember", "字段 remember 应为布尔值（true 或 false）"},
+	} {
+		var v sample
+		e := account.ErrorOf(decodeBytes([]byte(tt.body), &v))
+		if e == nil || e.Code != "invalid_field" || e.Field != tt.field || e.Message != tt.msg {
+			t.Errorf("decode(%s) = %+v; want field %q and message %q", tt.body, e, tt.field, tt.msg)
+		}
 	}
 }
 
