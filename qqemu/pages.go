@@ -255,6 +255,7 @@ var avatarSVG = template.Must(template.New("a").Parse(`<svg xmlns="http://www.w3
 var page = template.Must(template.New("p").Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='8' fill='%230a6e9c'/%3E%3C/svg%3E">
 <title>{{.Title}}</title>
 <style>
 *{box-sizing:border-box}

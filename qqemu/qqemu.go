@@ -145,7 +145,7 @@ func New(cfg Config) *Server {
 		cfg:      cfg,
 		apps:     make(map[string]*App),
 		usersByU: make(map[string]int),
-		nextUIN:  20001,
+		nextUIN:  firstNewUIN(),
 		codes:    make(map[string]*codeRecord),
 		tokens:   make(map[string]*tokenRecord),
 		refresh:  make(map[string]*refreshRecord),
@@ -180,9 +180,17 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /user/get_user_info", s.handleUserInfo)
 	m.HandleFunc("POST /user/get_user_info", s.handleUserInfo)
 	m.HandleFunc("GET /qlogo/{uin}/{size}", s.handleAvatar)
+	m.HandleFunc("GET /favicon.ico", handleFavicon) // run on its own, browsers ask for it
 	m.HandleFunc("GET /_qqemu/settings", s.handleGetSettings)
 	m.HandleFunc("PUT /_qqemu/settings", s.handlePutSettings)
 	s.mux = m
+}
+
+// handleFavicon answers a browser's /favicon.ico with the pages' icon (a blue dot).
+func handleFavicon(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="8" fill="#0a6e9c"/></svg>`))
 }
 
 // ServeHTTP implements http.Handler.
@@ -222,6 +230,15 @@ func (s *Server) count(endpoint string) {
 		v, _ = s.calls.LoadOrStore(endpoint, new(atomic.Int64))
 	}
 	v.(*atomic.Int64).Add(1)
+}
+
+// firstNewUIN is where the QQ numbers of new users start: a random 10-digit number, so
+// that a new user of this run never has the number (and so the openid) of a new user of
+// an earlier run against the same database. The default users keep their fixed numbers.
+func firstNewUIN() int {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return 1_000_000_000 + int(uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))%1_000_000_000
 }
 
 // AddUser makes a new test QQ user, as the authorize page's 新 QQ 用户 button does.

@@ -365,3 +365,25 @@ func TestIsLostAndCancelLink(t *testing.T) {
 		t.Error("cancel page links to an unregistered redirect URI")
 	}
 }
+
+// TestNewUsersAreNewAcrossRuns: two emulators with separate state (two runs of the
+// program against one database) never give their new users the same QQ number or openid;
+// the default users keep theirs.
+func TestNewUsersAreNewAcrossRuns(t *testing.T) {
+	cfg := qqemu.Config{Apps: []qqemu.App{{AppID: appID, AppKey: appKey, RedirectURIs: []string{redirect}}}}
+	a, b := qqemu.New(cfg), qqemu.New(cfg)
+	seen := map[string]bool{}
+	for _, s := range []*qqemu.Server{a, b} {
+		for range 3 {
+			u := s.AddUser("")
+			id := s.OpenID(appID, u.UIN)
+			if seen[id] {
+				t.Fatalf("new user %s has an openid an earlier run gave a new user", u.UIN)
+			}
+			seen[id] = true
+		}
+	}
+	if a.OpenID(appID, "10001") != b.OpenID(appID, "10001") {
+		t.Error("test user 10001 has another openid in another run")
+	}
+}

@@ -69,8 +69,13 @@ func (s *Server) captchaOrigin() string {
 // by their script from the JSON API, exactly as an outside front end would), so each is
 // rendered once, when the routes are registered.
 func (s *Server) page(name, title string) http.HandlerFunc {
+	return s.pageWith(name, title, name+".js", http.StatusOK)
+}
+
+// pageWith renders page name once, with script (none when empty), answered with status.
+func (s *Server) pageWith(name, title, script string, status int) http.HandlerFunc {
 	var buf bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: name + ".js", Dev: s.dev, Captcha: s.captcha}); err != nil {
+	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: script, Dev: s.dev, Captcha: s.captcha}); err != nil {
 		panic("web: render page " + name + ": " + err.Error()) // a bug in an embedded template
 	}
 	body, csp := buf.Bytes(), s.pageCSP()
@@ -78,6 +83,7 @@ func (s *Server) page(name, title string) http.HandlerFunc {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", csp)
+		w.WriteHeader(status)
 		_, _ = w.Write(body)
 	}
 }
@@ -130,4 +136,16 @@ func (s *Server) handleStatic() http.Handler {
 // the login page.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/user", http.StatusFound)
+}
+
+// handleFavicon handles GET /favicon.ico, which browsers ask for on their own: the logo.
+func (s *Server) handleFavicon(w http.ResponseWriter, _ *http.Request) {
+	b, err := staticFS.ReadFile("static/logo.svg")
+	if err != nil {
+		http.NotFound(w, nil)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(b)
 }

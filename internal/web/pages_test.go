@@ -106,3 +106,46 @@ func TestStaticAssets(t *testing.T) {
 		t.Errorf("GET /static/ = %d, want 404 (no listing)", r.status)
 	}
 }
+
+// TestNotFound_PageForBrowsers: an unknown address opened in a browser (Accept: text/html)
+// is a Chinese 404 page with a way back; API clients keep the JSON error; a page's address
+// with a trailing slash goes to the page; /favicon.ico is the logo.
+func TestNotFound_PageForBrowsers(t *testing.T) {
+	e := newEnv(t)
+	get := func(path, accept string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.url+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	browser := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	resp, body := get("/nonexistent", browser)
+	if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, "页面不存在") || !strings.Contains(body, `href="/login"`) {
+		t.Errorf("browser GET /nonexistent = %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp.Header.Get("Content-Security-Policy") == "" {
+		t.Error("the 404 page has no CSP")
+	}
+	for _, accept := range []string{"", "application/json"} {
+		resp, body = get("/nonexistent", accept)
+		if resp.StatusCode != 404 || !strings.Contains(body, `"error":"not_found"`) {
+			t.Errorf("GET /nonexistent with Accept %q = %d %s, want the JSON 404", accept, resp.StatusCode, body)
+		}
+	}
+	resp, _ = get("/login/", browser)
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/login" {
+		t.Errorf("browser GET /login/ = %d → %q, want 301 → /login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body = get("/favicon.ico", "")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("GET /favicon.ico = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}

@@ -83,6 +83,7 @@ type Server struct {
 	qqAvatarOrigin string
 	callbackPath   string
 	callbackPage   http.HandlerFunc // the rendered callback page
+	notFoundPage   http.HandlerFunc // the 404 page for browsers
 }
 
 // NewServer returns the service's handler.
@@ -139,8 +140,22 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, account.ErrMethodNotAllowed)
 		return
 	}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// A person in a browser: a page, not JSON. A page's address with a slash too many
+		// (/login/) goes to the page.
+		if p := strings.TrimSuffix(r.URL.Path, "/"); p != r.URL.Path && pagePaths[p] {
+			http.Redirect(w, r, p, http.StatusMovedPermanently)
+			return
+		}
+		s.notFoundPage(w, r)
+		return
+	}
 	s.writeError(w, r, account.ErrNotFound)
 }
+
+// pagePaths are the pages a mistyped trailing slash is forgiven for.
+var pagePaths = map[string]bool{"/login": true, "/register": true, "/user": true, "/find-password": true,
+	"/reset-password": true, "/confirm-email": true}
 
 // api adapts a handler that returns an error; it is the only caller of writeError for
 // handler failures.
