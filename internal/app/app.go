@@ -46,11 +46,25 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
+		if help, err := parseFlags(flag.NewFlagSet("renran serve", flag.ContinueOnError), args, stdout,
+			"runs the service: the pages, the API and, in development, the emulators; configuration from the RENRAN_* variables (README)"); help || err != nil {
+			return err
+		}
 		return serve(ctx, getenv, stdout, stderr)
 	case "migrate":
+		if help, err := parseFlags(flag.NewFlagSet("renran migrate", flag.ContinueOnError), args, stdout,
+			"applies the database migrations (RENRAN_DATABASE_URL) and exits; serve also applies them at start"); help || err != nil {
+			return err
+		}
 		return migrate(ctx, getenv, stdout)
 	case "doctor":
-		return runDoctor(ctx, args, getenv, stdout)
+		fs := flag.NewFlagSet("renran doctor", flag.ContinueOnError)
+		asJSON := fs.Bool("json", false, "print the checks as JSON")
+		if help, err := parseFlags(fs, args, stdout,
+			"checks the configuration serve would use, with harmless real calls; exits 1 when a check fails"); help || err != nil {
+			return err
+		}
+		return runDoctor(ctx, *asJSON, getenv, stdout)
 	case "qq-emulator":
 		return runEmulator(ctx, args, getenv, stdout, stderr)
 	case "keys":
@@ -60,6 +74,36 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+// parseFlags parses a subcommand's args. -h prints what the command does and its flags to
+// stdout and reports help (the caller returns nil: exit 0, nothing done); an unknown flag or
+// a stray argument is an error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer, about string) (help bool, err error) {
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "usage: %s [flags]\n\n%s\n", fs.Name(), about)
+		if hasFlags(fs) {
+			fmt.Fprintln(stdout, "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%s: unexpected argument %q (-h for help)", fs.Name(), fs.Arg(0))
+	}
+	return false, nil
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
 }
 
 func migrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
@@ -209,8 +253,7 @@ func devSecret(dir string) ([]byte, error) {
 }
 
 func runEmulator(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("qq-emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flag.NewFlagSet("renran qq-emulator", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8001", "listen address")
 	public := fs.String("public-url", "", "URL browsers reach the emulator at (default http://<addr>)")
 	appID := fs.String("app-id", config.DevQQAppID, "the test app's id")
@@ -219,7 +262,7 @@ func runEmulator(ctx context.Context, args []string, getenv func(string) string,
 	latency := fs.Duration("latency", 0, "added before every protocol answer, e.g. 50ms")
 	expires := fs.Int("expires-in", qqemu.DefaultExpiresIn, "access token lifetime in seconds (QQ now often says 5184000)")
 	union := fs.Bool("unionid", false, "grant the unionid permission")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, args, stdout, "runs the QQ Connect emulator on its own, for other projects and load tests"); help || err != nil {
 		return err
 	}
 	pub := *public

@@ -9,9 +9,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/renran/accounts/internal/app"
 	"github.com/renran/accounts/internal/app/apptest"
@@ -214,5 +217,31 @@ func TestProductionStarts(t *testing.T) {
 	r, _ := http.NewRequest("GET", in.URL+"/login", nil) // Host: 127.0.0.1:port, not the site's
 	if resp, err := http.DefaultClient.Do(r); err != nil || resp.StatusCode != 421 {
 		t.Errorf("GET /login naming host %s: %v %v, want 421", host, resp, err)
+	}
+}
+
+// TestSubcommandHelp: -h on every subcommand prints its usage and exits 0 without doing
+// anything: no server started, no database created or migrated, no key added.
+func TestSubcommandHelp(t *testing.T) {
+	for _, args := range [][]string{{"serve", "-h"}, {"migrate", "-h"}, {"doctor", "-h"}, {"qq-emulator", "-h"},
+		{"keys", "-h"}, {"keys", "list", "-h"}, {"keys", "rotate", "-h"}, {"serve", "--help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			err := app.Run(ctx, args, func(k string) string {
+				return map[string]string{"RENRAN_DATA_DIR": dir, "RENRAN_ADDR": "127.0.0.1:0"}[k]
+			}, &out, &errOut)
+			if err != nil || ctx.Err() != nil || !strings.Contains(out.String(), "usage: renran") {
+				t.Fatalf("Run(%q) = %v (ctx %v); stdout %q", args, err, ctx.Err(), out.String())
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("Run(%q) created %s", args, dir)
+			}
+		})
+	}
+	if err := app.Run(context.Background(), []string{"migrate", "extra"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Error("migrate with a stray argument ran")
 	}
 }

@@ -260,8 +260,7 @@ func checkSMS(ctx context.Context, cfg config.Config) Check {
 }
 
 // runDoctor prints the checks (or their JSON) and fails when any failed.
-func runDoctor(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	asJSON := len(args) > 0 && (args[0] == "--json" || args[0] == "-json")
+func runDoctor(ctx context.Context, asJSON bool, getenv func(string) string, stdout io.Writer) error {
 	checks := Doctor(ctx, getenv)
 	failed := 0
 	for _, c := range checks {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,13 +20,22 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
 	}
-	fs := flag.NewFlagSet("renran keys "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	now := fs.Bool("now", false, "rotate: sign with the new key at once (tokens already issued keep working; verifiers that cached the JWKS fetch it again for the new kid)")
-	if sub != "list" && sub != "rotate" {
-		return fmt.Errorf("usage: renran keys list | renran keys rotate [-now]")
+	const usage = "usage: renran keys list | renran keys rotate [-now]\n\nlist: the access-token signing keys and what each does now\nrotate: add a key, published at once and signing in 10 minutes (-now: at once); nobody is logged out"
+	switch sub {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	case "list", "rotate":
+	default:
+		return errors.New(usage)
 	}
-	if err := fs.Parse(args); err != nil {
+	fs := flag.NewFlagSet("renran keys "+sub, flag.ContinueOnError)
+	var now *bool
+	if sub == "rotate" {
+		now = fs.Bool("now", false, "sign with the new key at once (tokens already issued keep working; verifiers that cached the JWKS fetch it again for the new kid)")
+	}
+	if help, err := parseFlags(fs, args, stdout, map[string]string{"list": "lists the access-token signing keys and what each does now",
+		"rotate": "adds a signing key, published at once and signing in 10 minutes; nobody is logged out"}[sub]); help || err != nil {
 		return err
 	}
 	cfg, err := config.Load(getenv)

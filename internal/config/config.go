@@ -41,7 +41,7 @@ type Var struct {
 var Variables = []Var{
 	{"RENRAN_ENV", "`development` or `production`", "development"},
 	{"RENRAN_ADDR", "listen address", "127.0.0.1:8000"},
-	{"RENRAN_PUBLIC_URL", "the site's external base URL (links in mails, redirect URI)", "http://127.0.0.1:8000"},
+	{"RENRAN_PUBLIC_URL", "the site's external base URL (links in mails, redirect URI)", "development: http:// + RENRAN_ADDR (127.0.0.1 for an address on every interface); production: required"},
 	{"RENRAN_DATA_DIR", "where the embedded database and the development secret live", "./data"},
 	{"RENRAN_DATABASE_URL", "`postgres://…` (pool settings such as `pool_max_conns` in the URL) or a SQLite file path", "SQLite in the data folder"},
 	{"RENRAN_DATABASE_TIMEOUT", "longest a database call may take before the request gets 503", "5s"},
@@ -191,7 +191,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("RENRAN_ADDR=%q: want host:port", c.Addr)
 	}
-	pub := strings.TrimRight(get("RENRAN_PUBLIC_URL", "http://127.0.0.1:8000"), "/")
+	pubDefault := "http://127.0.0.1:8000"
+	if !c.Production {
+		pubDefault = devPublicURL(c.Addr) // the address the developer chose, unless told otherwise
+	}
+	pub := strings.TrimRight(get("RENRAN_PUBLIC_URL", pubDefault), "/")
 	u, ok := httpURL(pub)
 	if !ok || u.RawQuery != "" || u.Fragment != "" {
 		bad("RENRAN_PUBLIC_URL=%q: want an absolute http(s) URL without query", pub)
@@ -460,7 +464,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.Production {
-		if !c.Secure() {
+		if getenv("RENRAN_PUBLIC_URL") == "" {
+			bad("RENRAN_PUBLIC_URL is required in production: the https address people reach the site at")
+		} else if !c.Secure() {
 			bad("RENRAN_PUBLIC_URL must be https in production")
 		}
 		if c.Captcha == "dev" || c.SMS == "dev" || c.Mail == "dev" {
@@ -542,4 +548,17 @@ func WeakSecret(k []byte) string {
 		return fmt.Sprintf("looks like about %.0f bits of randomness: it needs at least 80", bits)
 	}
 	return ""
+}
+
+// devPublicURL is the public URL development assumes for the listen address addr: the
+// same host and port over http, with 127.0.0.1 for a wildcard host (":8080", "0.0.0.0").
+func devPublicURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://127.0.0.1:8000"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

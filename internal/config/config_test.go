@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -128,18 +129,57 @@ func TestListsParse(t *testing.T) {
 }
 
 // TestREADMEDocumentsEveryVariable keeps the README's table and the names Load reads in step.
+// TestREADMEDocumentsEveryVariable: the README's table, the Variables list and the names
+// Load really reads are the same set. The names read are recorded by running Load under
+// configurations that between them take every branch (a variable read only for a provider
+// counts once that provider is configured).
 func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _ := os.ReadFile("config.go")
+	// The table of the Configuration section (the Tests section has variables of its own).
+	_, conf, _ := strings.Cut(string(b), "\n## Configuration")
+	conf, _, _ = strings.Cut(conf, "\n## ")
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\| (RENRAN_[A-Z0-9_]+) \|`).FindAllStringSubmatch(conf, -1) {
+		documented[m[1]] = true
+	}
+	listed := map[string]bool{}
 	for _, v := range Variables {
-		if !strings.Contains(string(b), "| "+v.Name+" |") {
-			t.Errorf("README lacks a row for %s", v.Name)
+		listed[v.Name] = true
+	}
+	read := map[string]bool{}
+	secret := "k4Qz9XwP2mL7vB1nR8tY3cF6hJ0sD5gA"
+	for _, cfg := range []map[string]string{
+		nil,
+		{"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": secret,
+			"RENRAN_DATABASE_URL": "postgres://u@db/renran", "RENRAN_REDIS_URL": "redis://r:6379/0",
+			"RENRAN_QQ_APP_ID": "102000001", "RENRAN_QQ_APP_KEY": "k", "RENRAN_CAPTCHA": "tencent", "RENRAN_SMS": "tencent",
+			"RENRAN_MAIL": "smtp://u:p@mail.example:587", "RENRAN_MAIL_FROM": "荏苒 <no-reply@renran.example>"},
+		{"RENRAN_SMS": "aliyun", "RENRAN_SMS_SIGN_NAME": "荏苒", "RENRAN_SMS_TEMPLATE_ID": "SMS_1", "RENRAN_CAPTCHA": "tencent"},
+	} {
+		Load(func(k string) string {
+			read[k] = true
+			return cfg[k]
+		})
+	}
+	for name := range documented {
+		if !listed[name] {
+			t.Errorf("README documents %s, which is not in Variables", name)
 		}
-		if !strings.Contains(string(src), `"`+v.Name+`"`) {
-			t.Errorf("config.go never reads %s", v.Name)
+	}
+	for name := range listed {
+		if !documented[name] {
+			t.Errorf("README lacks a row for %s", name)
+		}
+		if !read[name] {
+			t.Errorf("Load never reads %s, though it is documented", name)
+		}
+	}
+	for name := range read {
+		if !listed[name] {
+			t.Errorf("Load reads %s, which is not in Variables (nor the README)", name)
 		}
 	}
 }
@@ -175,5 +215,30 @@ func TestWeakSecret(t *testing.T) {
 	}
 	if _, err := Load(func(k string) string { return map[string]string{"RENRAN_SECRET_KEY": strings.Repeat("a", 32)}[k] }); err == nil || !strings.Contains(err.Error(), "RENRAN_SECRET_KEY repeats") {
 		t.Errorf("Load with 32 × a: %v; want the secret refused", err)
+	}
+}
+
+// TestDevelopmentPublicURLFollowsAddr: in development the public URL (and with it the QQ
+// redirect URI and the emulator's address) follows RENRAN_ADDR unless it is set.
+func TestDevelopmentPublicURLFollowsAddr(t *testing.T) {
+	for _, tt := range []struct{ addr, pub, want string }{
+		{"127.0.0.1:9000", "", "http://127.0.0.1:9000"},
+		{":8080", "", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8001", "", "http://127.0.0.1:8001"},
+		{"[::1]:8002", "", "http://[::1]:8002"},
+		{"localhost:9000", "", "http://localhost:9000"},
+		{"127.0.0.1:9000", "http://renran.test:8080", "http://renran.test:8080"},
+	} {
+		c, err := Load(env(map[string]string{"RENRAN_ADDR": tt.addr, "RENRAN_PUBLIC_URL": tt.pub}))
+		if err != nil {
+			t.Fatalf("Load(%s, %q) = %v", tt.addr, tt.pub, err)
+		}
+		if got := c.PublicURL.String(); got != tt.want || c.QQRedirectURL != tt.want+"/oauth/qq/callback" || c.QQBaseURL != tt.want+"/_dev/qq" {
+			t.Errorf("ADDR %s, PUBLIC_URL %q: public %s, redirect %s, QQ %s; want %s", tt.addr, tt.pub, got, c.QQRedirectURL, c.QQBaseURL, tt.want)
+		}
+	}
+	_, err := Load(env(map[string]string{"RENRAN_ENV": "production"}))
+	if err == nil || !strings.Contains(err.Error(), "RENRAN_PUBLIC_URL is required in production") {
+		t.Errorf("production without RENRAN_PUBLIC_URL: %v", err)
 	}
 }
