@@ -287,7 +287,7 @@ func TestSecurityNotices(t *testing.T) {
 	smsOnly := f.userWith(t, account.User{Username: "smsonly", Nickname: "短信用户", Mobile: "13900001111"})
 
 	// 已有账号: a first-time identity bound to an existing account with its password.
-	start, _ := f.svc.Begin(ctx, "fake", "/", false, cl)
+	start, _ := f.svc.Begin(ctx, "fake", "/", false, false, cl)
 	res, err := f.svc.Finish(ctx, "fake", account.QQCallback{Code: "sub-9", State: start.State, CookieState: start.State, Client: cl})
 	if err != nil || res.Pending == nil {
 		t.Fatalf("first-time login = %+v, %v", res, err)

@@ -24,6 +24,7 @@ type stateRecord struct {
 	// A link intent: the logged-in user (id and creation time) the QQ identity is for.
 	Link        int64 `json:"link,omitempty"`
 	LinkCreated int64 `json:"link_created,omitempty"`
+	Remember    bool  `json:"remember,omitempty"` // 记住我 on the login page: the session lasts 30 days
 }
 
 // Begin mints a state (256 random bits, URL-safe) for provider's authorize URL and
@@ -32,8 +33,9 @@ type stateRecord struct {
 //
 // An address may mint qqStatesPerAddr states per StateTTL, so it never holds more live
 // states than that (each costs the short-lived store about 100 bytes for 10 minutes).
-func (s *Service) Begin(ctx context.Context, provider, next string, mobile bool, cl Client) (QQStart, error) {
-	return s.begin(ctx, stateRecord{Provider: provider, Next: next}, mobile, cl)
+// remember is the login page's 记住我, carried to the session the login opens.
+func (s *Service) Begin(ctx context.Context, provider, next string, remember, mobile bool, cl Client) (QQStart, error) {
+	return s.begin(ctx, stateRecord{Provider: provider, Next: next, Remember: remember}, mobile, cl)
 }
 
 // BeginLink is Begin for a logged-in user linking the provider to the account: the state
@@ -96,6 +98,7 @@ type Pending struct {
 	Nickname string
 	Avatar   string
 	Next     string
+	Remember bool // 记住我 was ticked on the login page
 }
 
 // pendingRecord is kept server-side, sealed, under a digest of the handle. The QQ tokens
@@ -111,6 +114,7 @@ type pendingRecord struct {
 	Refresh   string    `json:"refresh"`
 	ExpiresIn int64     `json:"expires_in"`
 	Next      string    `json:"next"`
+	Remember  bool      `json:"remember,omitempty"`
 	Browser   []byte    `json:"browser"` // SHA-256 of the browser secret
 	Attempts  int       `json:"attempts"`
 	Expires   time.Time `json:"expires"`
@@ -173,7 +177,7 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 		s.journal.add(journalItem{identity: &id})
 		s.audit(u.ID, EventQQLogin, cb.Client, "")
 		s.obs.QQStep(StepReturning)
-		l, err := s.issue(ctx, u, issueInput{Method: p.Name(), Client: cb.Client, Next: st.Next})
+		l, err := s.issue(ctx, u, issueInput{Remember: st.Remember, Method: p.Name(), Client: cb.Client, Next: st.Next})
 		if err != nil {
 			return QQResult{}, err
 		}
@@ -185,11 +189,11 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 	// A first-time user: the profile only prefills the form, so a failure is no reason to
 	// stop the login (qq-connect.md §11.11).
 	nick, avatar := s.profile(ctx, p, ext)
-	pend := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: nick, Avatar: avatar, Next: st.Next}
+	pend := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: nick, Avatar: avatar, Next: st.Next, Remember: st.Remember}
 	bh := sha256.Sum256([]byte(pend.Browser))
 	rec := pendingRecord{
 		Provider: p.Name(), AppID: appID, OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
-		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn, Next: st.Next,
+		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn, Next: st.Next, Remember: st.Remember,
 		Browser: bh[:], Expires: s.now().Add(PendingTTL),
 	}
 	if err := s.putPending(ctx, pend.Handle, rec); err != nil {
@@ -247,10 +251,9 @@ func (s *Service) putPending(ctx context.Context, handle string, rec pendingReco
 	return nil
 }
 
-// takePending claims a pending identity for one attempt: it must exist, belong to this
-// browser, and be taken atomically, so of two concurrent uses exactly one proceeds. Every
-// failure is the same ErrPendingGone.
-func (s *Service) takePending(ctx context.Context, handle, browser string) (pendingRecord, error) {
+// peekPending reads a pending identity without claiming it: it must exist and belong to
+// this browser. Every failure is the same ErrPendingGone.
+func (s *Service) peekPending(ctx context.Context, handle, browser string) (pendingRecord, error) {
 	if handle == "" || browser == "" || len(handle) > 128 || len(browser) > 128 {
 		return pendingRecord{}, ErrPendingGone
 	}
@@ -270,14 +273,40 @@ func (s *Service) takePending(ctx context.Context, handle, browser string) (pend
 	if subtle.ConstantTimeCompare(bh[:], rec.Browser) != 1 {
 		return pendingRecord{}, ErrPendingGone
 	}
-	raw, ok, err = s.kv.Take(ctx, key)
+	return rec, nil
+}
+
+// ResumePending tells the callback page, reloaded while a first-time login waits for 已有账号
+// or 没有账号, what it showed: the provider's nickname and avatar, and next. Only the
+// browser that started it, with the handle, gets an answer; the identity is not used up.
+func (s *Service) ResumePending(ctx context.Context, provider, handle, browser string) (Pending, error) {
+	rec, err := s.peekPending(ctx, handle, browser)
+	if err != nil {
+		return Pending{}, err
+	}
+	if orQQ(rec.Provider) != orQQ(provider) {
+		return Pending{}, ErrPendingGone
+	}
+	return Pending{Handle: handle, Nickname: rec.Nickname, Avatar: rec.Avatar, Next: rec.Next, Remember: rec.Remember}, nil
+}
+
+// takePending claims a pending identity for one attempt: it must exist, belong to this
+// browser, and be taken atomically, so of two concurrent uses exactly one proceeds. Every
+// failure is the same ErrPendingGone.
+func (s *Service) takePending(ctx context.Context, handle, browser string) (pendingRecord, error) {
+	if _, err := s.peekPending(ctx, handle, browser); err != nil {
+		return pendingRecord{}, err
+	}
+	key := s.keys.qqPending(handle)
+	raw, ok, err := s.kv.Take(ctx, key)
 	if err != nil {
 		return pendingRecord{}, fmt.Errorf("account: take pending: %w", err)
 	}
 	if !ok {
 		return pendingRecord{}, ErrPendingGone
 	}
-	if rec, err = s.openPending(key, raw); err != nil {
+	rec, err := s.openPending(key, raw)
+	if err != nil {
 		return pendingRecord{}, ErrPendingGone
 	}
 	return rec, nil
@@ -380,7 +409,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 	}
 	s.obs.QQStep(StepBindOK)
 	s.notify(u, noticeLinkQQ(rec.Nickname)) // SPEC §6 / B-05: the owner hears of every binding
-	return s.issue(ctx, u, issueInput{Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
+	return s.issue(ctx, u, issueInput{Remember: rec.Remember, Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
 }
 
 // RegisterQQInput registers a new account for a pending QQ identity (tab 没有账号).
@@ -427,7 +456,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	}
 	consume()
 	s.obs.QQStep(StepRegisterOK)
-	return s.issue(ctx, created, issueInput{Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
+	return s.issue(ctx, created, issueInput{Remember: rec.Remember, Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
 }
 
 // linkIdentity binds the identity to the logged-in user of a link state: 409 qq_already_bound

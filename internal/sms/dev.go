@@ -24,7 +24,7 @@ func (d Dev) SendCode(_ context.Context, mobile, code string, ttl time.Duration)
 	}
 	d.Outbox.Add(outbox.Entry{
 		Kind: "sms", To: mobile, Code: code, At: now().UTC(),
-		Body: fmt.Sprintf("【荏苒资讯】您的验证码是 %s，%d 分钟内有效。如非本人操作，请忽略本短信。", code, int(ttl.Minutes())),
+		Body: fmt.Sprintf("【荏苒资讯】你的验证码是 %s，%d 分钟内有效。如非本人操作，请忽略本短信。", code, int(ttl.Minutes())),
 	})
 	return nil
 }

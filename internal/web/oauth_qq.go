@@ -34,7 +34,7 @@ func (s *Server) handleQQURL(w http.ResponseWriter, r *http.Request) error {
 		}
 		start, err = s.accounts.BeginLink(r.Context(), provider(r), sess, next, isMobile(r.UserAgent()), s.client(r))
 	} else {
-		start, err = s.accounts.Begin(r.Context(), provider(r), next, isMobile(r.UserAgent()), s.client(r))
+		start, err = s.accounts.Begin(r.Context(), provider(r), next, q.Get("remember") == "1", isMobile(r.UserAgent()), s.client(r))
 	}
 	if err != nil {
 		return err
@@ -58,13 +58,23 @@ type pendingBody struct {
 	Nickname string `json:"nickname"`
 	Avatar   string `json:"avatar"`
 	Next     string `json:"next"`
+	Remember bool   `json:"remember"` // 记住我 was ticked when the QQ login began
 }
 
 // handleQQInfo handles GET /oauth/qq/info/?code=…&state=… (+ the state cookie): a
-// returning user → login body; a first-time user → {qq_user, nickname, avatar, next} and
-// the pending cookie that binds qq_user to this browser.
+// returning user → login body; a first-time user → {qq_user, nickname, avatar, next,
+// remember} and the pending cookie that binds qq_user to this browser. With ?qq_user=…
+// instead (and that cookie) it answers the same pending body again, for a reloaded page.
 func (s *Server) handleQQInfo(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if h := q.Get("qq_user"); h != "" && q.Get("code") == "" {
+		// The callback page reloaded while the person chooses 已有账号 / 没有账号.
+		p, err := s.accounts.ResumePending(r.Context(), provider(r), h, s.cookie(r, pendingCookie))
+		if err != nil {
+			return err
+		}
+		return encode(w, http.StatusOK, pendingBody{QQUser: p.Handle, Nickname: p.Nickname, Avatar: p.Avatar, Next: p.Next, Remember: p.Remember})
+	}
 	cb := account.QQCallback{Code: q.Get("code"), State: q.Get("state"), CookieState: s.cookie(r, stateCookie), Client: s.client(r)}
 	if r.Header.Get("Authorization") != "" {
 		if sess, err := s.authenticate(r); err == nil {
@@ -90,7 +100,7 @@ func (s *Server) handleQQInfo(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := res.Pending
 	s.setCookie(w, pendingCookie, p.Browser, account.PendingTTL)
-	return encode(w, http.StatusOK, pendingBody{QQUser: p.Handle, Nickname: p.Nickname, Avatar: p.Avatar, Next: p.Next})
+	return encode(w, http.StatusOK, pendingBody{QQUser: p.Handle, Nickname: p.Nickname, Avatar: p.Avatar, Next: p.Next, Remember: p.Remember})
 }
 
 type bindRequest struct {

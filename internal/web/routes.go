@@ -50,6 +50,8 @@ func (s *Server) routes() {
 	s.callbackPage = s.page("callback", "QQ 登录")
 	s.mux.HandleFunc("GET "+s.callbackPath, s.handleCallbackPage)
 	s.mux.HandleFunc("GET /user", s.page("user", "个人中心"))
+	s.mux.HandleFunc("GET /terms", s.pageWith("terms", "用户协议", "", http.StatusOK))
+	s.mux.HandleFunc("GET /privacy", s.pageWith("privacy", "隐私政策", "", http.StatusOK))
 	s.notFoundPage = s.pageWith("notfound", "页面不存在", "", http.StatusNotFound)
 	s.mux.HandleFunc("GET /favicon.ico", s.handleFavicon)
 	s.mux.Handle("GET /static/", s.handleStatic())

@@ -155,7 +155,7 @@ func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
 
 // pagePaths are the pages a mistyped trailing slash is forgiven for.
 var pagePaths = map[string]bool{"/login": true, "/register": true, "/user": true, "/find-password": true,
-	"/reset-password": true, "/confirm-email": true}
+	"/reset-password": true, "/confirm-email": true, "/terms": true, "/privacy": true}
 
 // api adapts a handler that returns an error; it is the only caller of writeError for
 // handler failures.

@@ -27,11 +27,13 @@ type loginBody struct {
 	Nickname     string `json:"nickname"`
 	Avatar       string `json:"avatar"`
 	Next         string `json:"next"`
+	// Remember says the session lasts 30 days (记住我): the page keeps it in localStorage.
+	Remember bool `json:"remember"`
 }
 
 func newLoginBody(l account.Login) loginBody {
 	return loginBody{Token: l.Token, RefreshToken: l.RefreshToken, ExpiresIn: l.ExpiresIn, ID: l.User.ID, Username: l.User.Username, Nickname: l.User.Nickname,
-		Avatar: l.User.Avatar, Next: l.Next}
+		Avatar: l.User.Avatar, Next: l.Next, Remember: l.Session.Remember}
 }
 
 // handleLogin handles POST /users/login/: account + password (+ captcha) → login body.

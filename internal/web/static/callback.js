@@ -20,6 +20,13 @@ function show(id) {
 }
 
 let next = '/';
+let remember = false;
+
+// PENDING keeps a first-time login's handle in this tab, so that a reload (or a phone
+// bringing the tab back) resumes 已有账号 / 没有账号 while the server still holds it (10
+// minutes). The handle alone is useless: the server also wants this browser's HttpOnly
+// pending cookie.
+const PENDING = 'qq_pending';
 
 const TITLES = {
   oauth_state_invalid: 'QQ 登录链接已失效',
@@ -32,6 +39,7 @@ const TITLES = {
 };
 
 function fail(code, message) {
+  sessionStorage.removeItem(PENDING);
   $('#cb-error-title').textContent = TITLES[code] || 'QQ 登录没有完成';
   $('#cb-error-message').textContent = message;
   show('cb-error');
@@ -39,7 +47,8 @@ function fail(code, message) {
 }
 
 function loggedIn(data) {
-  saveUser(data, false);
+  sessionStorage.removeItem(PENDING);
+  saveUser(data, !!data.remember);
   show('cb-loading');
   $('#cb-loading-text').textContent = `${data.nickname}，欢迎回到荏苒，正在跳转…`;
   goAfterLogin(data.next);
@@ -48,7 +57,7 @@ function loggedIn(data) {
 $('#cb-restart').addEventListener('click', async () => {
   const btn = $('#cb-restart');
   setBusy(btn, true, '正在前往 QQ…');
-  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next));
+  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next) + (remember ? '&remember=1' : ''));
   if (res.ok && res.data.url) { location.href = res.data.url; return; }
   setBusy(btn, false);
   toast(res.data.message || 'QQ 登录暂时不可用，请稍后重试');
@@ -91,8 +100,8 @@ bindForm.addEventListener('submit', async (ev) => {
   if (!account) fieldError(bindForm, 'account', '请输入手机号、邮箱或用户名');
   if (!password) fieldError(bindForm, 'password', '请输入密码');
   if (focusFirstError(bindForm)) return;
-  const res = await sendLogin($('#bind-submit'), '正在关联…', () => withCaptcha('bind', (c) => api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password, ...c })));
-  if (!res) return;
+  const res = await sendLogin($('#bind-submit'), '正在关联…', () => withCaptcha('bind', (c) => api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password, ...c })), remember);
+  if (!res) { sessionStorage.removeItem(PENDING); return; }
   expiredOrError(bindForm, res);
   if (res.status === 401) {
     bindForm.elements.password.value = '';
@@ -102,12 +111,35 @@ bindForm.addEventListener('submit', async (ev) => {
 
 const regForm = $('#qqreg-form');
 wireSMSForm(regForm, async (v) => {
-  const res = await sendLogin($('#qqreg-submit'), '注册中…', () => api('POST', '/oauth/qq/info/', { qq_user: handle, ...v }));
-  if (res) expiredOrError(regForm, res);
+  const res = await sendLogin($('#qqreg-submit'), '注册中…', () => api('POST', '/oauth/qq/info/', { qq_user: handle, ...v }), remember);
+  if (!res) { sessionStorage.removeItem(PENDING); return; }
+  expiredOrError(regForm, res);
 });
+
+// showPending shows the first-time choice for the pending identity in data.
+function showPending(data) {
+  handle = data.qq_user;
+  next = data.next || '/';
+  remember = !!data.remember;
+  sessionStorage.setItem(PENDING, handle);
+  $('#cb-nickname').textContent = data.nickname || 'QQ 用户';
+  fallbackAvatar($('#cb-avatar'));
+  if (data.avatar) $('#cb-avatar').src = data.avatar;
+  if (!regForm.elements.nickname.value) regForm.elements.nickname.value = data.nickname || '';
+  show('cb-bind');
+  select(0, false);
+}
 
 async function main() {
   const cb = takeCallback();
+  const kept = sessionStorage.getItem(PENDING);
+  if (!cb.code && !cb.error && kept) {
+    // A reload in the middle of 已有账号 / 没有账号: ask whether it is still there.
+    const res = await api('GET', '/oauth/qq/info/?qq_user=' + encodeURIComponent(kept));
+    if (res.ok && res.data.qq_user) { showPending(res.data); return; }
+    fail(res.data.error || 'qq_user_expired', res.data.message || 'QQ 登录信息已过期，请重新用 QQ 登录');
+    return;
+  }
   if (cb.error || !cb.code) {
     if (cb.error && cb.error !== 'no_code') { fail('qq_login_cancelled', 'QQ 登录已取消或没有完成授权。'); return; }
     fail('oauth_state_invalid', '这个 QQ 登录链接已经用过或已失效（比如刷新了页面）。请重新发起 QQ 登录。');
@@ -124,13 +156,7 @@ async function main() {
     return;
   }
   if (res.data.token) { loggedIn(res.data); return; }
-  handle = res.data.qq_user;
-  $('#cb-nickname').textContent = res.data.nickname || 'QQ 用户';
-  fallbackAvatar($('#cb-avatar'));
-  if (res.data.avatar) $('#cb-avatar').src = res.data.avatar;
-  regForm.elements.nickname.value = res.data.nickname || '';
-  show('cb-bind');
-  select(0, false);
+  showPending(res.data);
 }
 
 main();

@@ -81,7 +81,8 @@ export function clearUser() {
 export function sessionEnded(msg) {
   clearUser();
   sessionStorage.setItem('login_notice', msg || '登录已失效，请重新登录');
-  location.replace('/login?next=' + encodeURIComponent(location.pathname + location.search));
+  const here = location.pathname + location.search;
+  location.replace(location.pathname === '/login' ? '/login' : '/login?next=' + encodeURIComponent(here));
 }
 
 const channel = 'BroadcastChannel' in window ? new BroadcastChannel('renran-auth') : null;
@@ -195,6 +196,22 @@ export function clearErrors(form) {
   if (fe) { fe.hidden = true; fe.textContent = ''; }
 }
 
+// liveErrors clears an input's error as soon as the person changes it, and the form's
+// banner with it: a message about the old value must not stay under a corrected one.
+function liveErrors(form) {
+  form.addEventListener('input', (ev) => {
+    const input = ev.target;
+    if (input.getAttribute('aria-invalid') === 'true') {
+      input.removeAttribute('aria-invalid');
+      const p = document.getElementById(input.getAttribute('aria-describedby'));
+      if (p) { p.hidden = true; p.textContent = ''; }
+    }
+    const fe = form.querySelector('.form-error');
+    if (fe && !fe.hidden) { fe.hidden = true; fe.textContent = ''; }
+  });
+}
+for (const f of document.querySelectorAll('form')) liveErrors(f);
+
 // fieldError shows msg under the form's input named field and returns the input.
 export function fieldError(form, field, msg) {
   const input = form.querySelector(`[name="${field}"]`);
@@ -251,22 +268,36 @@ export const MOBILE_RE = /^(\+?86)?1[3-9]\d{9}$/;
 // form holding nickname, mobile, sms_code and password; onSubmit gets the values.
 export function wireSMSForm(form, onSubmit) {
   const btn = form.querySelector('[data-send-code]');
+  // The wait before another code belongs to the number it was sent to: a corrected number
+  // does not wait out the countdown of a mistyped one.
+  const until = new Map(); // mobile → when another code may be asked for (ms)
   let timer = null;
-  const countdown = (sec) => {
-    clearInterval(timer);
-    let left = sec;
-    btn.disabled = true;
-    btn.textContent = `${left} 秒后重发`;
-    timer = setInterval(() => {
-      left -= 1;
-      if (left <= 0) { clearInterval(timer); btn.disabled = false; btn.textContent = '重新发送'; return; }
+  const mobileNow = () => form.elements.mobile.value.replace(/[\s-]/g, '');
+  const render = () => {
+    const left = Math.ceil(((until.get(mobileNow()) || 0) - Date.now()) / 1000);
+    if (left > 0) {
+      btn.disabled = true;
       btn.textContent = `${left} 秒后重发`;
-    }, 1000);
+      return true;
+    }
+    btn.disabled = false;
+    btn.textContent = until.has(mobileNow()) ? '重新发送' : '发送验证码';
+    return false;
   };
+  const countdown = (mobile, sec) => {
+    until.set(mobile, Date.now() + sec * 1000);
+    clearInterval(timer);
+    render();
+    timer = setInterval(() => { if (!render()) clearInterval(timer); }, 1000);
+  };
+  form.elements.mobile.addEventListener('input', () => {
+    clearInterval(timer);
+    if (render()) timer = setInterval(() => { if (!render()) clearInterval(timer); }, 1000);
+  });
   if (document.body.dataset.dev) for (const h of form.querySelectorAll('.dev-hint')) h.hidden = false;
   btn.addEventListener('click', async () => {
     clearErrors(form);
-    const mobile = form.elements.mobile.value.replace(/[\s-]/g, '');
+    const mobile = mobileNow();
     if (!MOBILE_RE.test(mobile)) {
       fieldError(form, 'mobile', '请输入正确的 11 位手机号').focus();
       return;
@@ -275,13 +306,13 @@ export function wireSMSForm(form, onSubmit) {
     btn.textContent = '发送中…';
     const res = await withCaptcha('sms', (c) => api('POST', '/users/sms/', { mobile, purpose: 'register', ...c }));
     if (res.ok) {
-      countdown(res.data.resend_after || 60);
+      countdown(mobile, res.data.resend_after || 60);
       toast('验证码已发送，5 分钟内有效');
       form.elements.sms_code.focus();
       return;
     }
-    if (res.status === 429 && res.retryAfter && res.retryAfter <= 300) countdown(res.retryAfter);
-    else { btn.disabled = false; btn.textContent = '发送验证码'; }
+    if (res.status === 429 && res.retryAfter && res.retryAfter <= 300) countdown(mobile, res.retryAfter);
+    else render();
     showApiError(form, res);
   });
   form.addEventListener('submit', async (ev) => {

@@ -1,7 +1,30 @@
-import { api, sendLogin, pageNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast, withCaptcha } from './common.js';
+import { api, sendLogin, pageNext, getToken, clearUser, localNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast, withCaptcha } from './common.js';
 
 const form = $('#login-form');
 form.elements.account.focus();
+
+// Already logged in here: say as whom, with the way on and a way to switch accounts,
+// instead of a login form that would quietly open a second session.
+async function signedIn() {
+  if (!getToken()) return;
+  const social = document.querySelector('.more-sign');
+  form.hidden = social.hidden = true;
+  const res = await api('GET', '/users/me/', undefined, { auth: true });
+  if (!res.ok) { form.hidden = social.hidden = false; return; }
+  $('#login-signed-nick').textContent = res.data.nickname;
+  const n = localNext(pageNext());
+  $('#login-continue').href = n && n !== '/' && n !== '/login' ? n : '/user';
+  $('#login-signed-in').hidden = false;
+  $('#login-continue').focus();
+}
+$('#login-switch').addEventListener('click', async () => {
+  await api('POST', '/users/logout/', undefined, { auth: true }); // this session ends; the next login is the other account's
+  clearUser();
+  $('#login-signed-in').hidden = true;
+  form.hidden = document.querySelector('.more-sign').hidden = false;
+  form.elements.account.focus();
+});
+signedIn();
 // Sent here because a login ended (another device ended it, it expired): say so.
 const notice = sessionStorage.getItem('login_notice');
 if (notice) {
@@ -37,7 +60,9 @@ const qq = $('#qq-login');
 qq.addEventListener('click', async () => {
   if (qq.getAttribute('aria-busy') === 'true') return;
   qq.setAttribute('aria-busy', 'true');
-  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next || '/'));
+  // 记住我 counts for QQ too: the server keeps it with the login and gives the session 30 days.
+  const remember = form.elements.remember.checked ? '&remember=1' : '';
+  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next || '/') + remember);
   if (res.ok && res.data.url) {
     location.href = res.data.url;
     return;

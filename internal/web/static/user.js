@@ -137,11 +137,12 @@ async function loadEvents() {
 }
 
 async function logout(all) {
-  const btn = all ? $('#logout-all') : $('#logout');
+  const btn = all ? $('#logout-all-yes') : $('#logout');
   setBusy(btn, true, '正在退出…');
   const res = await api('POST', '/users/logout/', all ? { all: true } : undefined, { auth: true });
   if (res.ok || res.status === 401) {
     clearUser();
+    sessionStorage.setItem('login_notice', all ? '已在所有设备上退出登录' : '已退出登录');
     location.replace('/login');
     return;
   }
@@ -219,6 +220,14 @@ unlinkForm.addEventListener('submit', async (ev) => {
 });
 
 $('#logout').addEventListener('click', () => logout(false));
-$('#logout-all').addEventListener('click', () => logout(true));
+// 在所有设备上退出 asks first: it ends the logins on every phone and computer.
+function confirmAll(open) {
+  $('#logout-all-confirm').hidden = !open;
+  $('#logout-all').setAttribute('aria-expanded', String(open));
+  (open ? $('#logout-all-yes') : $('#logout-all')).focus();
+}
+$('#logout-all').addEventListener('click', () => confirmAll(true));
+$('#logout-all-no').addEventListener('click', () => confirmAll(false));
+$('#logout-all-yes').addEventListener('click', () => logout(true));
 $('#user-retry').addEventListener('click', load);
 load();
