@@ -84,6 +84,9 @@ func TestAccessibility(t *testing.T) {
 			visit("/reset-password?token=x", "#reset-form")
 			visit("/confirm-email", "#confirm-done")
 			visit("/_dev/", "#outbox-rows")
+			visit("/terms", ".prose")
+			visit("/privacy", ".prose")
+			visit("/nonexistent", ".card")
 			visit("/login", "#login-form")
 			must(t, ctx, toQQ())
 			checkA11y(t, ctx, "the QQ emulator's authorize page")
@@ -91,6 +94,9 @@ func TestAccessibility(t *testing.T) {
 			checkA11y(t, ctx, "the callback's bind tabs")
 			must(t, ctx, logIn(s, mobile, "correct horse battery"))
 			checkA11y(t, ctx, "/user")
+			must(t, ctx, chromedp.Click(chromedp.CSS("#logout-all")), chromedp.WaitVisible(chromedp.CSS("#logout-all-confirm")))
+			checkA11y(t, ctx, "/user asking before log out everywhere")
+			visit("/login", "#login-signed-in")
 		})
 	}
 }
