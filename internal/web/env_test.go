@@ -28,6 +28,7 @@ import (
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/store/storetest"
 	"github.com/renran/accounts/internal/testenv"
+	"github.com/renran/accounts/internal/web"
 	"github.com/renran/accounts/qqemu"
 	"github.com/renran/accounts/qqemu/qqemutest"
 )
@@ -55,6 +56,7 @@ type env struct {
 	logs   *testenv.SyncBuffer
 	conns  *connlimit.Limiter
 	tc     *captcha.Emulator // with RENRAN_CAPTCHA=dev
+	web    *web.Server
 }
 
 type envOptions struct {
@@ -149,7 +151,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 		ts.Close()
 		built.Close()
 	})
-	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha}
+	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha, web: built.Handler}
 }
 
 // user makes an account with a password.
@@ -186,7 +188,9 @@ type browser struct {
 
 func (e *env) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{e: e, hdr: http.Header{}, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	// Every exchange is held to docs/openapi.yaml (openapi_test.go).
+	return &browser{e: e, hdr: http.Header{}, c: &http.Client{Jar: jar, Transport: contractChecker(e.t, http.DefaultTransport),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 type response struct {

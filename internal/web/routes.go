@@ -9,16 +9,16 @@ import (
 // same path without it is accepted too.
 func (s *Server) routes() {
 	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
-		s.mux.Handle(pattern+"{$}", s.api(h))
+		s.handle(pattern+"{$}", s.api(h))
 		method, path, _ := strings.Cut(pattern, " ")
-		s.mux.Handle(method+" "+path[:len(path)-1], s.api(h))
+		s.handle(method+" "+path[:len(path)-1], s.api(h))
 	}
 	api("POST /users/login/", s.handleLogin)
 	api("GET /users/me/", s.handleMe)
 	api("GET /users/me/events/", s.handleEvents)
 	api("GET /users/me/sessions/", s.handleSessions)
-	s.mux.Handle("DELETE /users/me/sessions/{id}", s.api(s.handleEndSession))
-	s.mux.Handle("DELETE /users/me/sessions/{id}/", s.api(s.handleEndSession))
+	s.handle("DELETE /users/me/sessions/{id}", s.api(s.handleEndSession))
+	s.handle("DELETE /users/me/sessions/{id}/", s.api(s.handleEndSession))
 	api("POST /users/token/refresh/", s.handleRefresh)
 	api("POST /users/logout/", s.handleLogout)
 	api("POST /users/sms/", s.handleSMS)
@@ -38,37 +38,49 @@ func (s *Server) routes() {
 		api("DELETE /oauth/"+p+"/", s.handleQQUnlink)
 	}
 	for _, p := range []string{"/users/", "/oauth/"} {
-		s.mux.HandleFunc("OPTIONS "+p, s.handlePreflight)
+		s.handleFunc("OPTIONS "+p, s.handlePreflight)
 	}
 
-	s.mux.HandleFunc("GET /{$}", s.handleRoot)
-	s.mux.HandleFunc("GET /login", s.page("login", "登录"))
-	s.mux.HandleFunc("GET /register", s.page("register", "注册"))
-	s.mux.HandleFunc("GET /find-password", s.page("find-password", "找回密码"))
-	s.mux.HandleFunc("GET /reset-password", s.page("reset-password", "设置新密码"))
-	s.mux.HandleFunc("GET /confirm-email", s.page("confirm-email", "确认邮箱"))
+	s.handleFunc("GET /{$}", s.handleRoot)
+	s.handleFunc("GET /login", s.page("login", "登录"))
+	s.handleFunc("GET /register", s.page("register", "注册"))
+	s.handleFunc("GET /find-password", s.page("find-password", "找回密码"))
+	s.handleFunc("GET /reset-password", s.page("reset-password", "设置新密码"))
+	s.handleFunc("GET /confirm-email", s.page("confirm-email", "确认邮箱"))
 	s.callbackPage = s.page("callback", "QQ 登录")
-	s.mux.HandleFunc("GET "+s.callbackPath, s.handleCallbackPage)
-	s.mux.HandleFunc("GET /user", s.page("user", "个人中心"))
-	s.mux.HandleFunc("GET /terms", s.pageWith("terms", "用户协议", "", http.StatusOK))
-	s.mux.HandleFunc("GET /privacy", s.pageWith("privacy", "隐私政策", "", http.StatusOK))
+	s.handleFunc("GET "+s.callbackPath, s.handleCallbackPage)
+	s.handleFunc("GET /user", s.page("user", "个人中心"))
+	s.handleFunc("GET /terms", s.pageWith("terms", "用户协议", "", http.StatusOK))
+	s.handleFunc("GET /privacy", s.pageWith("privacy", "隐私政策", "", http.StatusOK))
 	s.notFoundPage = s.pageWith("notfound", "页面不存在", "", http.StatusNotFound)
-	s.mux.HandleFunc("GET /favicon.ico", s.handleFavicon)
-	s.mux.Handle("GET /static/", s.handleStatic())
+	s.handleFunc("GET /favicon.ico", s.handleFavicon)
+	s.handle("GET /static/", s.handleStatic())
 
-	s.mux.HandleFunc("/", s.handleUnmatched)
-	s.mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
-	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
-	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.handleFunc("/", s.handleUnmatched)
+	s.handleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	s.handleFunc("GET /healthz", s.handleHealthz)
+	s.handleFunc("GET /readyz", s.handleReadyz)
 
 	if s.dev {
-		s.mux.Handle("GET /_dev/outbox", s.api(s.handleOutbox))
-		s.mux.HandleFunc("GET /_dev/{$}", s.page("dev", "开发工具"))
+		s.handle("GET /_dev/outbox", s.api(s.handleOutbox))
+		s.handleFunc("GET /_dev/{$}", s.page("dev", "开发工具"))
 		if s.qqemu != nil {
-			s.mux.Handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
+			s.handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
 		}
 		if s.captchaEmu != nil {
-			s.mux.Handle("/_dev/captcha/", http.StripPrefix("/_dev/captcha", s.captchaEmu))
+			s.handle("/_dev/captcha/", http.StripPrefix("/_dev/captcha", s.captchaEmu))
 		}
 	}
 }
+
+// handle registers a route and remembers its pattern (Routes).
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+func (s *Server) handleFunc(pattern string, h http.HandlerFunc) { s.handle(pattern, h) }
+
+// Routes lists the patterns of every route, as registered ("POST /users/login/{$}"), for
+// the test that holds docs/openapi.yaml to them.
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }

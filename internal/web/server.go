@@ -84,6 +84,7 @@ type Server struct {
 	callbackPath   string
 	callbackPage   http.HandlerFunc // the rendered callback page
 	notFoundPage   http.HandlerFunc // the 404 page for browsers
+	patterns       []string         // every route's pattern, for Routes
 }
 
 // NewServer returns the service's handler.
