@@ -1,5 +1,5 @@
 // Package e2e drives the real program (app.Run on the embedded default, with the built-in
-// QQ emulator) in headless Chromium, through the flows of SPEC §1. Screenshots of the key
+// QQ emulator) in headless Chromium, through the flows of docs/requirements.md §1. Screenshots of the key
 // steps are saved under $RENRAN_E2E_ARTIFACTS (default e2e/artifacts/).
 package e2e_test
 

@@ -11,10 +11,11 @@ import (
 )
 
 // handleAuthorize handles GET /oauth2.0/authorize. A bad client_id or redirect_uri ends on
-// QQ's own error page and never calls the site back (qq-connect.md §2.4); otherwise the
+// QQ's own error page and never calls the site back (docs/qq-connect.md §2.4); otherwise the
 // browser goes on to the login page. The emulator-only parameter qqemu_user=<uin> approves
 // at once as that user, as a QQ user who is already signed in and has authorised the app
-// before would see it; load tests use it to stand for the browser's round trip.
+// before would see it (qqemu_user=new: a new user); scripts and load tests use it to stand
+// for the browser's round trip.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.count("authorize")
 	s.wait(r)
@@ -30,6 +31,9 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		scope = "get_user_info"
 	}
 	if uin := q.Get("qqemu_user"); uin != "" {
+		if uin == "new" { // a brand-new QQ user, as the page's 新 QQ 用户 button makes
+			uin = s.AddUser("").UIN
+		}
 		if _, ok := s.user(uin); ok && s.apps[q.Get("client_id")].admits(uin) {
 			c := s.newCode(q.Get("client_id"), q.Get("redirect_uri"), uin, scope)
 			http.Redirect(w, r, callbackURL(q.Get("redirect_uri"), c, q.Get("state")), http.StatusFound)
@@ -45,7 +49,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // query encodes key/value pairs in the order given, as QQ's URLs have them
-// (show?which=error&display=pc&error=…, qq-connect.md §2.4); url.Values would sort them.
+// (show?which=error&display=pc&error=…, docs/qq-connect.md §2.4); url.Values would sort them.
 func query(kv ...string) string {
 	var b strings.Builder
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -82,7 +86,7 @@ func relRedirect(w http.ResponseWriter, loc string) {
 }
 
 // callbackURL appends code then state to the redirect URI, with & when it already has a
-// query (qq-connect.md §2.2).
+// query (docs/qq-connect.md §2.2).
 func callbackURL(redirectURI, code, state string) string {
 	sep := "?"
 	if strings.Contains(redirectURI, "?") {
@@ -199,7 +203,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCancel handles GET /oauth2.0/cancel. Real QQ just closes its window and never calls
-// the site (qq-connect.md §2.5); we show a page that says so.
+// the site (docs/qq-connect.md §2.5); we show a page that says so.
 // A link to the site's home page (the origin of a registered redirect URI, without code
 // or state) lets a person in the same tab find their way back.
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {

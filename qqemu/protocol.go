@@ -8,9 +8,10 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
-// descriptions are QQ's error_description texts (qq-connect.md §6). 100001 keeps the
+// descriptions are QQ's error_description texts (docs/qq-connect.md §6). 100001 keeps the
 // trailing space real QQ sends.
 var descriptions = map[int]string{
 	100000: "response_type is wrong or lost",
@@ -44,7 +45,7 @@ func (e *Error) Error() string { return fmt.Sprintf("qqemu: %s (%d)", e.Descript
 func errorf(code int) *Error { return &Error{Code: code, Description: descriptions[code]} }
 
 // params merges what a request carries the way QQ reads it: the query for GET, the form
-// body for POST (a POST's query string is ignored, qq-connect.md §5).
+// body for POST (a POST's query string is ignored, docs/qq-connect.md §5).
 func params(r *http.Request) url.Values {
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
@@ -161,7 +162,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // handleToken handles GET|POST /oauth2.0/token for authorization_code and refresh_token,
-// checking in QQ's order (qq-connect.md §10.6).
+// checking in QQ's order (docs/qq-connect.md §10.6).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.count("token")
 	s.wait(r)
@@ -232,7 +233,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			fail(100016)
 			return
 		}
-		rec.used = true // each refresh token is single use (qq-connect.md §3.5)
+		rec.used = true // each refresh token is single use (docs/qq-connect.md §3.5)
 		uin, chainStart = rec.uin, rec.chainStart
 		s.mu.Unlock()
 	}
@@ -247,7 +248,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 	withOpenID := p.Get("need_openid") == "1"
 	if asJSON {
-		// expires_in is a JSON string, as QQ sends it (qq-connect.md §3.3).
+		// expires_in is a JSON string, as QQ sends it (docs/qq-connect.md §3.3).
 		body := `{"access_token":"` + access + `","expires_in":"` + strconv.Itoa(expires) +
 			`","refresh_token":"` + refresh + `"`
 		if withOpenID {
@@ -329,7 +330,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // userInfo is get_user_info's success body, field for field and type for type as QQ sends
-// it (qq-connect.md §5): ret, is_lost and gender_type are numbers, the rest strings.
+// it (docs/qq-connect.md §5): ret, is_lost and gender_type are numbers, the rest strings.
 type userInfo struct {
 	Ret             int    `json:"ret"`
 	Msg             string `json:"msg"`
@@ -412,6 +413,27 @@ type settings struct {
 	LatencyMS int     `json:"latency_ms"`
 	ExpiresIn int     `json:"expires_in"`
 	Faults    []Fault `json:"faults"`
+}
+
+// handleAddUser handles POST /_qqemu/users (emulator-only): a new test QQ user, as the
+// login page's 新 QQ 用户 button makes, answered as {"uin", "nickname"}; scripts then approve
+// as it with qqemu_user=<uin>. The body, optional, is {"nickname"}.
+func (s *Server) handleAddUser(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Nickname string `json:"nickname"`
+	}
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil || utf8.RuneCountInString(in.Nickname) > 20 {
+			http.Error(w, `bad user: want {"nickname"} (at most 20 characters) or no body`, http.StatusBadRequest)
+			return
+		}
+	}
+	u := s.AddUser(in.Nickname)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]string{"uin": u.UIN, "nickname": u.Nickname})
 }
 
 func (s *Server) handleGetSettings(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,6 @@
 // Package qqemu is a local emulator of QQ Connect (QQ 互联, graph.qq.com) OAuth 2.0 web login.
 //
-// It speaks the real service's wire formats, quirks included (see qq-connect.md §10): an
+// It speaks the real service's wire formats, quirks included (see docs/qq-connect.md §10): an
 // authorize step that checks redirect_uri exactly and shows QQ's error page instead of calling
 // the site back, single-use codes that expire in ten minutes, a token endpoint that answers
 // url-encoded bodies under text/html and JSONP errors, /oauth2.0/me in JSONP, get_user_info
@@ -29,10 +29,10 @@ import (
 // (90 days). Recent answers carry 5184000 (60 days); set Config.ExpiresIn to emulate that.
 const DefaultExpiresIn = 7776000
 
-// CodeTTL is how long an authorization code stays valid (qq-connect.md §2.3).
+// CodeTTL is how long an authorization code stays valid (docs/qq-connect.md §2.3).
 const CodeTTL = 10 * time.Minute
 
-// refreshChainTTL caps a refresh-token chain at three months (qq-connect.md §3.5).
+// refreshChainTTL caps a refresh-token chain at three months (docs/qq-connect.md §3.5).
 const refreshChainTTL = 90 * 24 * time.Hour
 
 // App is a QQ Connect application registered with the emulator.
@@ -182,6 +182,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /qlogo/{uin}/{size}", s.handleAvatar)
 	m.HandleFunc("GET /favicon.ico", handleFavicon) // run on its own, browsers ask for it
 	m.HandleFunc("GET /_qqemu/settings", s.handleGetSettings)
+	m.HandleFunc("POST /_qqemu/users", s.handleAddUser)
 	m.HandleFunc("PUT /_qqemu/settings", s.handlePutSettings)
 	s.mux = m
 }
@@ -285,7 +286,7 @@ func (s *Server) user(uin string) (User, bool) {
 }
 
 // OpenID returns the openid the emulator gives user uin in app appID: 32 upper-case hex
-// characters, the same on every run for the same seed (qq-connect.md §10.13).
+// characters, the same on every run for the same seed (docs/qq-connect.md §10.13).
 func (s *Server) OpenID(appID, uin string) string {
 	return s.derive("openid", appID, uin)
 }
@@ -356,7 +357,7 @@ func (s *Server) sweepLocked() {
 	}
 }
 
-// admits reports whether user uin may log in to the app (qq-connect.md §6, 100011).
+// admits reports whether user uin may log in to the app (docs/qq-connect.md §6, 100011).
 func (a *App) admits(uin string) bool {
 	if !a.Unreviewed {
 		return true

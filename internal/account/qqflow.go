@@ -187,7 +187,7 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 	}
 
 	// A first-time user: the profile only prefills the form, so a failure is no reason to
-	// stop the login (qq-connect.md §11.11).
+	// stop the login (docs/qq-connect.md §11.11).
 	nick, avatar := s.profile(ctx, p, ext)
 	pend := Pending{Handle: randomToken(32), Browser: randomToken(32), Nickname: nick, Avatar: avatar, Next: st.Next, Remember: st.Remember}
 	bh := sha256.Sum256([]byte(pend.Browser))
@@ -212,7 +212,7 @@ func orQQ(name string) string {
 }
 
 // profile asks the provider for nickname and avatar. They only prefill the form, so a
-// failure is no reason to stop the login (qq-connect.md §11.11).
+// failure is no reason to stop the login (docs/qq-connect.md §11.11).
 func (s *Service) profile(ctx context.Context, p Provider, ext External) (string, string) {
 	nick, avatar, err := p.Profile(ctx, ext)
 	if err != nil { // not a failed login: logged, not counted in the funnel
@@ -408,7 +408,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		return Login{}, err
 	}
 	s.obs.QQStep(StepBindOK)
-	s.notify(u, noticeLinkQQ(rec.Nickname)) // SPEC §6 / B-05: the owner hears of every binding
+	s.notify(u, noticeLinkQQ(rec.Nickname)) // docs/requirements.md §6 / B-05: the owner hears of every binding
 	return s.issue(ctx, u, issueInput{Remember: rec.Remember, Method: orQQ(rec.Provider), Client: in.Client, Next: rec.Next})
 }
 

@@ -75,7 +75,7 @@ func MaskMobile(m string) string {
 	return m[:3] + "****" + m[7:]
 }
 
-// NormalizeNickname applies NFC and checks the nickname rule of SPEC §2: 2–20
+// NormalizeNickname applies NFC and checks the nickname rule of docs/requirements.md §2: 2–20
 // characters; letters, digits, CJK, '_', '-', '·'; no control, bidi or zero-width
 // characters. The nickname is stored as given (after NFC) and escaped on output.
 func NormalizeNickname(s string) (string, bool) {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Login throttling (security-cases.md, login throttling; docs/abuse.md). Every attempt
+// Login throttling (docs/security.md, login throttling; docs/abuse.md). Every attempt
 // reserves itself before any password is hashed: the counters are incremented atomically
 // first and the attempt is refused when it lands over a limit, so N concurrent guesses
 // see N different counts and only those under the limits are ever checked. A success

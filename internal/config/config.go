@@ -1,5 +1,5 @@
 // Package config loads the service's configuration from the RENRAN_* environment
-// variables of SPEC §4 into a plain struct and refuses impossible or unsafe combinations.
+// variables of docs/requirements.md §4 into a plain struct and refuses impossible or unsafe combinations.
 // It is the only package that reads those names. Standard library only.
 package config
 

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Entry is one message, in the JSON shape of SPEC §4.
+// Entry is one message, in the JSON shape of docs/requirements.md §4.
 type Entry struct {
 	Kind    string    `json:"kind"` // "sms" or "mail"
 	To      string    `json:"to"`

@@ -22,7 +22,7 @@ import (
 )
 
 // Params are argon2id parameters. Defaults are OWASP's first setting: 19 MiB, 2 passes,
-// 1 lane, a 16-byte salt and a 32-byte key (security-cases.md §2).
+// 1 lane, a 16-byte salt and a 32-byte key (OWASP Password Storage Cheat Sheet; docs/requirements.md §6).
 type Params struct {
 	Memory  uint32 // KiB
 	Time    uint32

@@ -1,5 +1,5 @@
 // Package qq is a client for QQ Connect (QQ 互联) OAuth 2.0 web login, built for the real
-// service's quirks (qq-connect.md §11): it asks for fmt=json and need_openid=1 but parses
+// service's quirks (docs/qq-connect.md §11): it asks for fmt=json and need_openid=1 but parses
 // url-encoded, JSON and JSONP bodies under any content type, exchanges a code exactly once,
 // and keeps timeouts apart from errors QQ answered. It imports only the standard library.
 package qq
@@ -101,7 +101,7 @@ func (c *Client) WantsUnionID() bool { return c.cfg.UnionID }
 func (c *Client) AppID() string { return c.cfg.AppID }
 
 // AuthorizeURL is where the browser goes to log in with QQ. mobile asks QQ for its mobile
-// page, without which phones get the desktop QR page (qq-connect.md §2.7).
+// page, without which phones get the desktop QR page (docs/qq-connect.md §2.7).
 func (c *Client) AuthorizeURL(state string, mobile bool) string {
 	q := url.Values{
 		"response_type": {"code"},
@@ -141,7 +141,7 @@ func (c *Client) Exchange(ctx context.Context, code string) (Token, error) {
 
 // Me asks /oauth2.0/me for the openid (and the unionid when configured). Without the
 // unionid permission QQ answers 100048 and no openid at all, so the call is repeated once
-// without it (qq-connect.md §11.9).
+// without it (docs/qq-connect.md §11.9).
 func (c *Client) Me(ctx context.Context, accessToken string) (Me, error) {
 	q := url.Values{"access_token": {accessToken}, "fmt": {"json"}}
 	if c.cfg.UnionID {
@@ -192,7 +192,7 @@ func classify(op string, err error) error {
 }
 
 // getIdempotent retries once a GET that failed in transport or with a 5xx; only for calls
-// that change nothing on QQ's side (qq-connect.md §11.15).
+// that change nothing on QQ's side (docs/qq-connect.md §11.15).
 func (c *Client) getIdempotent(ctx context.Context, path string, q url.Values) ([]byte, error) {
 	b, err := c.get(ctx, path, q)
 	if err != nil && errors.Is(err, ErrUnavailable) && ctx.Err() == nil {

@@ -14,10 +14,10 @@ import (
 var errMalformed = errors.New("qq: malformed response body")
 
 // body is a decoded QQ answer: QQ sends url-encoded pairs, JSON or JSONP, under text/html,
-// whatever was asked for (qq-connect.md §7.1, §7.2).
+// whatever was asked for (docs/qq-connect.md §7.1, §7.2).
 type body map[string]string
 
-// decodeBody decodes any of QQ's body formats, ignoring the content type (qq-connect.md
+// decodeBody decodes any of QQ's body formats, ignoring the content type (docs/qq-connect.md
 // §11.6): after trimming white space and a BOM, a body starting with "callback" is JSONP
 // and the JSON between the first '{' and the last '}' is taken; one starting with '{' is
 // JSON; anything else is form-decoded. JSON values are kept as their text, so numbers and
@@ -108,7 +108,7 @@ func parseToken(raw []byte) (Token, error) {
 		(t.OpenID != "" && !validID(t.OpenID, 64)) {
 		return Token{}, fmt.Errorf("qq: token response with odd characters: %w", errMalformed)
 	}
-	// expires_in is a number or a numeric string, and has changed over time (qq-connect.md §3.3).
+	// expires_in is a number or a numeric string, and has changed over time (docs/qq-connect.md §3.3).
 	if e := strings.TrimSpace(b["expires_in"]); e != "" {
 		n, err := strconv.ParseInt(e, 10, 64)
 		if err != nil || n < 0 {
@@ -136,7 +136,7 @@ func parseMe(raw []byte) (Me, error) {
 }
 
 // parseUserInfo parses get_user_info's answer: success only when ret is 0, as a number or
-// a string (qq-connect.md §11.11).
+// a string (docs/qq-connect.md §11.11).
 func parseUserInfo(raw []byte) (UserInfo, error) {
 	b, err := decodeBody(raw)
 	if err != nil {
@@ -155,7 +155,7 @@ func parseUserInfo(raw []byte) (UserInfo, error) {
 	}
 	u := UserInfo{Nickname: strings.TrimSpace(b["nickname"])}
 	// The best avatar first: figureurl_qq_2 (100 px, not every user has one), then
-	// figureurl_qq_1 (40 px, always there), then the Qzone 100 px (qq-connect.md §11.12).
+	// figureurl_qq_1 (40 px, always there), then the Qzone 100 px (docs/qq-connect.md §11.12).
 	for _, k := range []string{"figureurl_qq_2", "figureurl_qq_1", "figureurl_2"} {
 		if a := avatarURL(b[k]); a != "" {
 			u.Avatar = a

@@ -17,7 +17,7 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// The fixtures are the bodies quoted in qq-connect.md §3–§5, byte for byte.
+// The fixtures are the bodies quoted in docs/qq-connect.md §3–§5, byte for byte.
 func TestParseToken(t *testing.T) {
 	tests := []struct {
 		name     string

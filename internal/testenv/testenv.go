@@ -31,6 +31,13 @@ func Chromium(tb testing.TB) string {
 	return ""
 }
 
+// Missing skips the test saying msg, or fails it under RENRAN_TEST_REQUIRE=1 (CI): for a
+// tool the test needs that is not installed.
+func Missing(tb testing.TB, msg string) {
+	tb.Helper()
+	missing(tb, msg)
+}
+
 func missing(tb testing.TB, msg string) {
 	tb.Helper()
 	if os.Getenv("RENRAN_TEST_REQUIRE") == "1" {

@@ -110,7 +110,7 @@ func TestLegacyTokens(t *testing.T) {
 	}
 }
 
-// TestVerifyRejects covers security-cases.md J-01, J-02, J-04 and J-05, and algorithm
+// TestVerifyRejects covers docs/security.md J-01, J-02, J-04 and J-05, and algorithm
 // confusion: nothing but EdDSA under a key in force (or the legacy HS256 key) verifies.
 func TestVerifyRejects(t *testing.T) {
 	now := time.Now()

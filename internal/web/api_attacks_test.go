@@ -14,7 +14,7 @@ import (
 	"github.com/renran/accounts/qqemu"
 )
 
-// TestQQInfo_State covers security-cases.md S-01 to S-04 and S-06: a bad state is refused
+// TestQQInfo_State covers docs/security.md S-01 to S-04 and S-06: a bad state is refused
 // with 400 before any call to QQ.
 func TestQQInfo_State(t *testing.T) {
 	e := newEnv(t)

@@ -91,7 +91,7 @@ func (s *Server) pageWith(name, title, script string, status int) http.HandlerFu
 // handleCallbackPage handles GET /oauth/qq/callback, QQ's redirect target. When QQ's code
 // and state arrive in the query, they are moved into a short-lived cookie scoped to this
 // path and the browser is sent on to the clean URL, so they stay out of the address bar,
-// the history and any Referer (security-cases.md C-02). The page's script then reads the
+// the history and any Referer (docs/security.md C-02). The page's script then reads the
 // cookie once, deletes it and forwards code and state to GET /oauth/qq/info/. The cookie
 // is readable by that script on purpose: the code is useless without the HttpOnly state
 // cookie of the browser that started the login.

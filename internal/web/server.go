@@ -1,4 +1,4 @@
-// Package web is the service's HTTP side: the JSON API of SPEC §2, operations endpoints,
+// Package web is the service's HTTP side: the JSON API of docs/requirements.md §2, operations endpoints,
 // development endpoints, and the middleware around them. Product rules live in account;
 // a handler here decodes, calls account, and encodes. Imports: account, outbox and the
 // standard library.

@@ -15,7 +15,7 @@ type loginRequest struct {
 	Next     string `json:"next"`
 }
 
-// loginBody is the answer of every request that logs someone in (SPEC §2): token is the
+// loginBody is the answer of every request that logs someone in (docs/requirements.md §2): token is the
 // access token (the seed's front end reads it), refresh_token renews it at
 // POST /users/token/refresh/, expires_in is its lifetime in seconds.
 type loginBody struct {

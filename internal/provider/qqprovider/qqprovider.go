@@ -1,5 +1,5 @@
 // Package qqprovider adapts the QQ Connect client (internal/qq) to account.Provider: the
-// steps of a QQ login and QQ's error-code table (docs: qq-connect.md §6) live here, not in
+// steps of a QQ login and QQ's error-code table (docs/qq-connect.md §6) live here, not in
 // account.
 package qqprovider
 
