@@ -148,7 +148,7 @@ func TestQQRememberAndLogoutFeedback(t *testing.T) {
 // address gets the 404 page.
 func TestPagesFitAPhone(t *testing.T) {
 	s := startSite(t)
-	s.register(t, "手机宽度", "correct horse battery") // the outbox has an SMS and the dev page a row
+	mobile := s.register(t, "手机宽度", "correct horse battery") // the outbox has an SMS and the dev page a row
 	ctx := browser(t, true)
 	for _, path := range []string{"/_dev/", "/login", "/register", "/terms", "/privacy", "/nonexistent"} {
 		must(t, ctx, chromedp.Navigate(s.url+path), chromedp.WaitVisible(chromedp.CSS(".card")))
@@ -164,4 +164,15 @@ func TestPagesFitAPhone(t *testing.T) {
 		t.Errorf("/nonexistent in a browser shows %q", got)
 	}
 	shot(t, ctx, "not-found")
+	// The user centre's two buttons: each on one line, neither stretched by the other.
+	must(t, ctx, logIn(s, mobile, "correct horse battery"))
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("/user is %d px wide at 375", w)
+	}
+	heights := eval[[]float64](t, ctx, `['#logout', '#logout-all'].map(s => document.querySelector(s).getBoundingClientRect().height)`)
+	lines := eval[[]float64](t, ctx, `['#logout', '#logout-all'].map(s => { const r = document.createRange(); r.selectNodeContents(document.querySelector(s)); return r.getClientRects().length; })`)
+	if len(heights) != 2 || heights[0] != heights[1] || lines[0] != 1 || lines[1] != 1 {
+		t.Errorf("退出登录 / 在所有设备上退出 at 375 px: heights %v, lines of text %v; want equal heights, one line each", heights, lines)
+	}
+	shot(t, ctx, "user-centre")
 }
