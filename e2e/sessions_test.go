@@ -77,8 +77,9 @@ func TestSilentRefresh(t *testing.T) {
 	}
 	// A token the server refuses (here: its signature broken, which the server answers as
 	// it answers an expired one, 401 not_authenticated) in a page that believes it fresh
-	// (no early renewal): the first request gets the 401, renews once and retries.
-	must(t, ctx, chromedp.Navigate(s.url+"/login"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	// (no early renewal): the first request gets the 401, renews once and retries. (A page
+	// without requests of its own, so that nothing renews meanwhile.)
+	must(t, ctx, chromedp.Navigate(s.url+"/terms"), chromedp.WaitVisible(chromedp.CSS(".prose")))
 	stale := eval[string](t, ctx, `(() => { const t = sessionStorage.getItem('user_token');
 		const bad = t.slice(0, -4) + (t.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA');
 		sessionStorage.setItem('user_token', bad); sessionStorage.setItem('user_token_exp', String(Date.now() + 3600e3)); return bad; })()`)
