@@ -14,11 +14,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/renran/accounts/internal/bench"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/qqemu"
 )
@@ -31,6 +33,8 @@ commands:
   doctor        check the configuration (database, Redis, QQ, captcha, SMS) and exit;
                 non-zero when a check fails; --json for scripts
   qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
+  bench         drive a service through the load scenarios and report flows/s, latency and
+                memory beside reference handlers (renran bench -h)
   keys list     list the access-token signing keys and what each does now
   keys rotate   add a signing key, published now, signing in 10 minutes
                 (-now: signing at once); nobody is logged out
@@ -69,6 +73,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEmulator(ctx, args, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return bench.Run(ctx, args, stdout, stderr)
+	case "bench-reference": // started by bench, not documented
+		return bench.Reference(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -155,6 +163,22 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		msrv := &http.Server{Handler: metricsMux(svc), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 		go func() { _ = msrv.Serve(metricsLn) }()
 		defer msrv.Close()
+	}
+	if cfg.PprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for pprof: %w", cfg.PprofAddr, err)
+		}
+		pmux := http.NewServeMux()
+		pmux.HandleFunc("/debug/pprof/", pprof.Index)
+		pmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pmux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv := &http.Server{Handler: pmux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = psrv.Serve(pln) }()
+		defer psrv.Close()
+		fmt.Fprintf(stdout, "renran: pprof on http://%s/debug/pprof/\n", pln.Addr())
 	}
 	pub := cfg.PublicURL.String()
 	fmt.Fprintf(stdout, "renran: listening on http://%s (public URL %s)\n", ln.Addr(), pub)

@@ -49,6 +49,7 @@ var Variables = []Var{
 	{"RENRAN_REDIS_PREFIX", "prefix of every Redis key, so that two sites can share a Redis", "renran:"},
 	{"RENRAN_SECRET_KEY", "signing/encryption secret, ≥ 32 random bytes (typed patterns are refused), the same on every instance", "development on SQLite: generated once, kept in the data folder"},
 	{"RENRAN_ACCESS_TOKEN_TTL", "lifetime of an access token (the pages renew it silently with the refresh token)", "15m"},
+	{"RENRAN_PPROF", "a loopback address where Go's profiler (net/http/pprof) listens, e.g. 127.0.0.1:6060; for measuring, never public", "empty: off"},
 	{"RENRAN_METRICS_ADDR", "where `/metrics` (Prometheus) listens, or `off`; keep it private", "127.0.0.1:9464"},
 	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
@@ -98,6 +99,7 @@ type Config struct {
 	RedisURL          string
 	RedisPrefix       string
 	MetricsAddr       string // "" when off
+	PprofAddr         string // "" when off; loopback only
 	SecretKey         []byte // nil in development until the data folder's secret is loaded
 	QQAppID           string
 	QQAppKey          string
@@ -265,6 +267,14 @@ func Load(getenv func(string) string) (Config, error) {
 		c.MetricsAddr = ""
 	} else if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 		bad("RENRAN_METRICS_ADDR=%q: want host:port or off", c.MetricsAddr)
+	}
+
+	c.PprofAddr = get("RENRAN_PPROF", "")
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("RENRAN_PPROF=%q: want a loopback host:port such as 127.0.0.1:6060 (profiles are not for the network)", c.PprofAddr)
+		}
 	}
 
 	c.QQAppID = get("RENRAN_QQ_APP_ID", "")

@@ -52,6 +52,12 @@ type DB struct {
 	timeout time.Duration
 	q       readStmts
 	rebound sync.Map // query with ? → query with $n (PostgreSQL)
+
+	sessions  chan sessionInsert // new sessions for the group-commit writer (sessions.go)
+	sessStart sync.Once
+	quit      chan struct{} // closed by Close
+	closeOnce sync.Once
+	writerWG  sync.WaitGroup
 }
 
 var _ account.Store = (*DB)(nil)
@@ -84,7 +90,7 @@ func newDB(d dialect, o Options) *DB {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return &DB{d: d, now: o.Now, timeout: o.Timeout}
+	return &DB{d: d, now: o.Now, timeout: o.Timeout, sessions: make(chan sessionInsert, 1024), quit: make(chan struct{})}
 }
 
 // Engine names the database engine: "sqlite" or "postgres".
@@ -95,6 +101,8 @@ func (db *DB) SQL() *sql.DB { return db.w }
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.quit) })
+	db.writerWG.Wait() // the group-commit writer finishes its batch first
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())

@@ -322,4 +322,40 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("newest key = %+v", last)
 		}
 	})
+
+	t.Run("SessionsGroupCommit", func(t *testing.T) {
+		s := open(t)
+		u, _ := s.CreateUser(ctx, NewUser())
+		now := time.Now().Truncate(time.Millisecond)
+		const n = 200
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				userID := u.ID
+				if i == 7 {
+					userID = u.ID + 1_000_000 // nobody: its row fails, the others of its batch must not
+				}
+				rec := account.SessionRecord{ID: fmt.Sprintf("gc-%d-%d", seq.Add(1), i), UserID: userID, Method: "password",
+					CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+				errs[i] = s.CreateSession(ctx, rec, []byte(fmt.Sprintf("gc-hash-%d-%d-%d", seq.Add(1), i, now.UnixNano())))
+			})
+		}
+		wg.Wait()
+		failed := 0
+		for i, err := range errs {
+			if err != nil {
+				failed++
+				if i != 7 {
+					t.Errorf("session %d of %d created at once: %v", i, n, err)
+				}
+			}
+		}
+		if errs[7] == nil || failed != 1 {
+			t.Errorf("a session for nobody: %v (%d failed in all, want only it)", errs[7], failed)
+		}
+		if list, err := s.ListSessions(ctx, u.ID, now); err != nil || len(list) != n-1 {
+			t.Errorf("ListSessions after %d concurrent creations = %d, %v; want %d", n, len(list), err, n-1)
+		}
+	})
 }
