@@ -157,9 +157,10 @@ type Session struct {
 
 // Authenticate verifies an access token and that its session is live: the user exists, is
 // the one the token was issued to, is enabled and has the token's version, and the session
-// was not ended and has not expired. Nothing is cached: an ended session's tokens are
-// refused at once, on every instance. A token of the first release (HS256, no session) is
-// honoured until it expires unless it was logged out.
+// was not ended and has not expired. Nothing about revocation is cached (only the
+// signature check, in token.Issuer): an ended session's tokens are refused at once, on
+// every instance. A token of the first release (HS256, no session) is honoured until it
+// expires unless it was logged out.
 func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error) {
 	c, err := s.tokens.Verify(tok)
 	if errors.Is(err, token.ErrUnknownKey) && s.keyring.reloadForUnknown(ctx) {
