@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case *scenario == "all":
 		o.scenarios = Scenarios
-	case contains(Scenarios, *scenario):
+	case slices.Contains(Scenarios, *scenario):
 		o.scenarios = []string{*scenario}
 	default:
 		return fmt.Errorf("renran bench: unknown scenario %q (want %s or all)", *scenario, strings.Join(Scenarios, ", "))
@@ -86,15 +87,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return run(ctx, o)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // loopback reports whether the URL's host is a loopback address (or localhost).

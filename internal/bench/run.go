@@ -315,7 +315,7 @@ func drive(ctx context.Context, o options, name string, flows []flow, pid int) R
 	fmt.Fprintln(o.log)
 
 	r := Result{Scenario: name, Concurrency: o.conc, Seconds: elapsed.Seconds(), ErrorKinds: map[string]int{}, Examples: map[string]string{},
-		Cores: cores, GoMaxProcs: cores}
+		Cores: cores}
 	var all []time.Duration
 	for _, v := range res {
 		all = append(all, v.lat...)
