@@ -23,29 +23,17 @@ const (
 
 type hashGate struct {
 	mu      sync.Mutex
-	perAddr map[string]int // nil: no per-address cap (rate limits off, for load tests)
+	perAddr map[string]int
 	total   atomic.Int64
 }
 
-// newHashGate returns a gate; perAddr false drops the per-address cap (RENRAN_RATE_LIMITS=off:
-// a load test's virtual users all come from one address) but keeps the total.
-func newHashGate(perAddr bool) *hashGate {
-	g := &hashGate{}
-	if perAddr {
-		g.perAddr = map[string]int{}
-	}
-	return g
-}
+func newHashGate() *hashGate { return &hashGate{perAddr: map[string]int{}} }
 
 // enter reserves a place for one hash for ip; release gives it back.
 func (g *hashGate) enter(ip string) (release func(), err error) {
 	if g.total.Add(1) > hashQueue {
 		g.total.Add(-1)
 		return nil, ErrServiceBusy
-	}
-	if g.perAddr == nil {
-		var once sync.Once
-		return func() { once.Do(func() { g.total.Add(-1) }) }, nil
 	}
 	b := AddrBucket(ip)
 	g.mu.Lock()

@@ -123,7 +123,7 @@ func New(o Options) (*Service, error) {
 	s := &Service{
 		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
-		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(o.Limits),
+		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
 		forgotSlots: make(chan struct{}, 64), noticeSlots: make(chan struct{}, 16), readyErr: errNotProbed, accessTTL: o.AccessTTL,
 	}
 	s.keyring = &keyring{store: o.Store, box: keyBox, iss: iss, master: o.Secret, now: o.Now, accessTTL: o.AccessTTL, log: o.Logger}

@@ -54,7 +54,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "how long to measure, after the warm-up")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "how long to run before measuring")
 	fs.DurationVar(&o.qqLatency, "qq-latency", 0, "latency the started QQ emulator adds to every answer (e.g. 50ms)")
-	fs.StringVar(&o.target, "target", "", "a running service on a loopback address (default: start one, on SQLite)")
+	fs.StringVar(&o.target, "target", "", "a running service on a loopback address (default: start one, on SQLite); run it with RENRAN_RATE_LIMITS=off, RENRAN_CAPTCHA=off and RENRAN_TRUSTED_PROXIES=127.0.0.1 (each virtual user claims an address of its own)")
 	fs.StringVar(&o.emulator, "emulator", "", "with -target: the QQ emulator it uses (default: <target>/_dev/qq)")
 	fs.IntVar(&o.pid, "pid", 0, "with -target: the service's PID, to report its peak resident memory")
 	fs.BoolVar(&o.reference, "reference", true, "measure the reference handlers too, in the same set-up")

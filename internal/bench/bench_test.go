@@ -16,7 +16,7 @@ import (
 // the test (embedded default, rate limits and captcha off, its built-in emulator): each
 // completes flows without errors and reports them in the machine-readable line.
 func TestScenariosAgainstAService(t *testing.T) {
-	site := apptest.Start(t, map[string]string{"RENRAN_RATE_LIMITS": "off", "RENRAN_CAPTCHA": "off"})
+	site := apptest.Start(t, map[string]string{"RENRAN_RATE_LIMITS": "off", "RENRAN_CAPTCHA": "off", "RENRAN_TRUSTED_PROXIES": "127.0.0.1"})
 	var out bytes.Buffer
 	err := bench.Run(context.Background(), []string{"-target", site.URL, "-scenario", "all", "-c", "2", "-d", "700ms", "-warmup", "200ms", "-reference=false"}, &out, io.Discard)
 	if err != nil {

@@ -126,7 +126,7 @@ func setUp(o options) (*setup, error) {
 		env := []string{
 			"RENRAN_ADDR=" + svcAddr, "RENRAN_PUBLIC_URL=" + s.service, "RENRAN_DATA_DIR=" + filepath.Join(dir, "data"),
 			"RENRAN_QQ_BASE_URL=" + s.emulator, "RENRAN_RATE_LIMITS=off", "RENRAN_CAPTCHA=off", "RENRAN_METRICS_ADDR=off",
-			"RENRAN_MAX_CONNS_PER_ADDR=0",
+			"RENRAN_MAX_CONNS_PER_ADDR=0", "RENRAN_TRUSTED_PROXIES=127.0.0.1",
 		}
 		if o.pprof != "" {
 			env = append(env, "RENRAN_PPROF="+o.pprof)
@@ -351,6 +351,7 @@ func drive(ctx context.Context, o options, name string, flows []flow, pid int) R
 type client struct {
 	c    *http.Client
 	base string
+	ip   string // the address it claims (X-Forwarded-For): each virtual user is a person of its own
 }
 
 var transport = &http.Transport{
@@ -361,10 +362,19 @@ var transport = &http.Transport{
 	DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 }
 
+var clientSeq atomic.Int64
+
+// newClient is a new virtual user. Its requests name an address of their own in
+// X-Forwarded-For (198.18.0.0/15, the range set aside for benchmarks), which the started
+// service believes (RENRAN_TRUSTED_PROXIES=127.0.0.1): per-address limits that stay on
+// with RENRAN_RATE_LIMITS=off, such as two password hashes waiting per address, then treat
+// the virtual users as the different people they stand for.
 func newClient(base string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{base: base, c: &http.Client{Jar: jar, Transport: transport, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	n := clientSeq.Add(1)
+	return &client{base: base, ip: fmt.Sprintf("198.%d.%d.%d", 18+n>>16&1, n>>8&255, n&255),
+		c: &http.Client{Jar: jar, Transport: transport, Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // answer is one HTTP exchange's outcome.
@@ -396,6 +406,9 @@ func (c *client) do(ctx context.Context, method, u string, body any, tok string)
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if c.ip != "" {
+		req.Header.Set("X-Forwarded-For", c.ip)
 	}
 	resp, err := c.c.Do(req)
 	if err != nil {
@@ -483,6 +496,7 @@ func (c *client) qqCallback(ctx context.Context, uin string) (string, string, er
 		return "", k, errors.New(m)
 	}
 	req, _ := http.NewRequestWithContext(ctx, "GET", a.str("url")+"&qqemu_user="+uin, nil)
+	req.Header.Set("X-Forwarded-For", c.ip)
 	resp, err := c.c.Do(req)
 	if err != nil {
 		k, _ := failure("authorize", answer{}, err)
