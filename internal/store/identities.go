@@ -15,8 +15,8 @@ const (
 	qIdentityByOpenID = `SELECT ` + identityColumns + `,
 		u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at
 		FROM oauth_identities i JOIN users u ON u.id = i.user_id
-		WHERE i.provider = ? AND i.app_id = ? AND i.openid = ?`
-	qIdentitiesByUser = "SELECT " + identityColumns + " FROM oauth_identities i WHERE i.user_id = ? ORDER BY i.id"
+		WHERE i.provider = CAST(? AS TEXT) AND i.app_id = CAST(? AS TEXT) AND i.openid = CAST(? AS TEXT)`
+	qIdentitiesByUser = "SELECT " + identityColumns + " FROM oauth_identities i WHERE i.user_id = CAST(? AS BIGINT) ORDER BY i.id"
 	qInsertIdentity   = `INSERT INTO oauth_identities (provider, app_id, openid, unionid, user_id, nickname, avatar,
 		access_token, refresh_token, token_expires_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`

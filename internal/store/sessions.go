@@ -18,8 +18,10 @@ const (
 	qInsertRefresh = "INSERT INTO refresh_tokens (hash, session_id, issued_at) VALUES (?, ?, ?)"
 	// qUserForSession is the one read an authenticated request makes: the user and its
 	// live session.
+	// The parameters are wrapped in CASTs (see store.go, "hot reads"), and expiry is
+	// compared in Go.
 	qUserForSession = "SELECT " + userColumnsU + ", " + sessionColumns + ` FROM users u JOIN sessions s ON s.user_id = u.id
-		WHERE u.id = ? AND s.id = ? AND s.ended_at IS NULL AND s.expires_at > ?`
+		WHERE u.id = CAST(? AS BIGINT) AND s.id = CAST(? AS TEXT) AND s.ended_at IS NULL`
 	qRefreshBy = "SELECT rt.used_at, s.prev_hash, s.ended_at, " + sessionColumns + ` FROM refresh_tokens rt
 		JOIN sessions s ON s.id = rt.session_id WHERE rt.hash = ?`
 	qSpendRefresh  = "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL"
@@ -158,11 +160,14 @@ func (db *DB) UserForSession(ctx context.Context, userID int64, sid string, now 
 	var s account.SessionRecord
 	ud, ufinish := userDest(&u)
 	sd, sfinish := sessionDest(&s)
-	if err := db.q.userForSession.QueryRowContext(ctx, userID, sid, now.UnixMilli()).Scan(append(ud, sd...)...); err != nil {
+	if err := db.q.userForSession.QueryRowContext(ctx, userID, sid).Scan(append(ud, sd...)...); err != nil {
 		return account.User{}, account.SessionRecord{}, db.fail("user for session", err)
 	}
 	ufinish()
 	sfinish()
+	if !s.ExpiresAt.After(now) {
+		return account.User{}, account.SessionRecord{}, db.fail("user for session", account.ErrNoRows)
+	}
 	return u, s, nil
 }
 

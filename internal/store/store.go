@@ -64,6 +64,15 @@ var _ account.Store = (*DB)(nil)
 
 // readStmts are the hot read queries, prepared once (database/sql then prepares each on a
 // connection the first time it runs there) instead of parsed on every call.
+//
+// Hot reads: their parameters are wrapped in CAST(? AS …). The SQLite of modernc.org/sqlite
+// is built with SQLITE_ENABLE_STAT4, under which a statement whose plan may depend on a
+// bound value (an equality on an indexed column through a join, or on a non-unique index)
+// is prepared again whenever a new value is bound: an authenticated read spent a sixth of
+// its CPU in sqlite3Reprepare under a load of many users (one user again and again, as in
+// the in-process benchmark, never shows it). A CAST is opaque to the planner, so the
+// statement keeps its plan; the index is still used. PostgreSQL reads the same casts as
+// no-ops.
 type readStmts struct {
 	userByID, identityByOpenID, identitiesByUser, userForToken, userForSession readStmt
 	userBy                                                                     map[account.LoginKind]readStmt
