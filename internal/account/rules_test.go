@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSafeNext(t *testing.T) {
@@ -124,6 +125,24 @@ func TestParseLogin(t *testing.T) {
 	for _, tt := range tests {
 		if k, v := ParseLogin(tt.in); k != tt.kind || v != tt.want {
 			t.Errorf("ParseLogin(%q) = %v, %q; want %v, %q", tt.in, k, v, tt.kind, tt.want)
+		}
+	}
+}
+
+// TestStoredUserAgent: a user agent is kept to 256 bytes, cut between characters (a cut in
+// the middle of one is invalid UTF-8, which PostgreSQL's text refuses).
+func TestStoredUserAgent(t *testing.T) {
+	for _, tt := range []struct {
+		name, ua string
+		want     int
+	}{
+		{"short", "Mozilla/5.0", 11},
+		{"ASCII, long", strings.Repeat("a", 300), 256},
+		{"CJK across the cut", "ab" + strings.Repeat("浏", 100), 254}, // 2 + 3×84 = 254; byte 256 is inside the 85th
+	} {
+		got := Client{UserAgent: tt.ua}.userAgent()
+		if len(got) != tt.want || !utf8.ValidString(got) || !strings.HasPrefix(tt.ua, got) {
+			t.Errorf("%s: %d bytes (valid %v), want %d", tt.name, len(got), utf8.ValidString(got), tt.want)
 		}
 	}
 }

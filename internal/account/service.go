@@ -113,7 +113,7 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyBox, err := secret.NewBox(secret.Derive(o.Secret, "signing-key"))
+	keyBox, err := signingKeyBox(o.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -124,16 +124,15 @@ func New(o Options) (*Service, error) {
 		store: o.Store, kv: o.KV, providers: map[string]Provider{}, sms: o.SMS, captcha: o.Captcha, policy: o.CaptchaPolicy.withDefaults(), mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), hasher: o.Hasher,
 		tokens: iss, box: box, smsKey: secret.Derive(o.Secret, "sms-code"), keys: keys{secret.Derive(o.Secret, "kv-key")},
 		limits: o.Limits, log: o.Logger, now: o.Now, obs: o.Observer, hashes: newHashGate(),
-		forgotSlots: make(chan struct{}, 64), noticeSlots: make(chan struct{}, 16), readyErr: errNotProbed, accessTTL: o.AccessTTL,
+		forgotSlots: make(chan struct{}, 64), notices: o.Notices, noticeSlots: make(chan struct{}, 16), readyErr: errNotProbed, accessTTL: o.AccessTTL,
+		keyring: &keyring{store: o.Store, box: keyBox, iss: iss, now: o.Now, accessTTL: o.AccessTTL, log: o.Logger},
 	}
-	s.keyring = &keyring{store: o.Store, box: keyBox, iss: iss, master: o.Secret, now: o.Now, accessTTL: o.AccessTTL, log: o.Logger}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	err = s.keyring.load(ctx)
 	cancel()
 	if err != nil {
 		return nil, err
 	}
-	s.notices = o.Notices
 	for _, p := range o.Providers {
 		s.providers[p.Name()] = p
 	}
@@ -415,11 +414,21 @@ func (s *Service) audit(userID int64, event string, cl Client, detail string) {
 // event is an audit event for the store to write in the transaction of the change it
 // records; userID 0 means the user the write creates.
 func (s *Service) event(userID int64, event string, cl Client, detail string) AuditEvent {
+	return AuditEvent{UserID: userID, Event: event, IP: cl.IP, UserAgent: cl.userAgent(), Detail: detail, At: s.now()}
+}
+
+// userAgent is the client's user agent as stored (audit events, sessions): at most 256
+// bytes, cut at a character boundary.
+func (cl Client) userAgent() string {
 	ua := cl.UserAgent
-	if len(ua) > 256 {
-		ua = ua[:256]
+	if len(ua) <= 256 {
+		return ua
 	}
-	return AuditEvent{UserID: userID, Event: event, IP: cl.IP, UserAgent: ua, Detail: detail, At: s.now()}
+	ua = ua[:256]
+	for len(ua) > 0 && !utf8.ValidString(ua) {
+		ua = ua[:len(ua)-1]
+	}
+	return ua
 }
 
 // randomToken returns n random bytes, base64url without padding.

@@ -33,8 +33,15 @@ const (
 const (
 	MethodPassword = "password"
 	MethodRegister = "register"
-	MethodRefresh  = "refresh" // not a method of its own: a refresh keeps the session's
 )
+
+// sessionTTL is how long a session lives after its last renewal.
+func sessionTTL(remember bool) time.Duration {
+	if remember {
+		return RememberTTL
+	}
+	return BrowserSessionTTL
+}
 
 // issueInput says what session a login opens.
 type issueInput struct {
@@ -48,16 +55,8 @@ type issueInput struct {
 // its first refresh token.
 func (s *Service) issue(ctx context.Context, u User, in issueInput) (Login, error) {
 	now := s.now()
-	ttl := BrowserSessionTTL
-	if in.Remember {
-		ttl = RememberTTL
-	}
-	ua := in.Client.UserAgent
-	if len(ua) > 256 {
-		ua = ua[:256]
-	}
-	rec := SessionRecord{ID: randomToken(16), UserID: u.ID, Method: in.Method, Remember: in.Remember, IP: in.Client.IP, UserAgent: ua,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(ttl)}
+	rec := SessionRecord{ID: randomToken(16), UserID: u.ID, Method: in.Method, Remember: in.Remember, IP: in.Client.IP, UserAgent: in.Client.userAgent(),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(sessionTTL(in.Remember))}
 	refresh := randomToken(32)
 	if err := s.store.CreateSession(ctx, rec, hashRefresh(refresh)); err != nil {
 		return Login{}, fmt.Errorf("account: create session: %w", err)
@@ -102,12 +101,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, cl Client) (Login
 	}
 	next := randomToken(32)
 	u, rec, out, err := s.store.RotateRefresh(ctx, hashRefresh(refresh), hashRefresh(next), s.now(), RefreshGrace,
-		func(r SessionRecord) time.Time {
-			if r.Remember {
-				return s.now().Add(RememberTTL)
-			}
-			return s.now().Add(BrowserSessionTTL)
-		}, s.event(0, EventTokenReuse, cl, ""))
+		func(r SessionRecord) time.Time { return s.now().Add(sessionTTL(r.Remember)) }, s.event(0, EventTokenReuse, cl, ""))
 	switch {
 	case errors.Is(err, ErrNoRows):
 		return Login{}, ErrRefreshInvalid

@@ -64,17 +64,21 @@ func KeyStates(keys []SigningKey, now time.Time, accessTTL time.Duration) []KeyS
 	return out
 }
 
-// NewSigningKey makes a key that starts signing at activeFrom, sealed under master.
-func NewSigningKey(master []byte, now, activeFrom time.Time) (SigningKey, error) {
-	box, err := secret.NewBox(secret.Derive(master, "signing-key"))
-	if err != nil {
-		return SigningKey{}, err
-	}
+// signingKeyBox seals the private halves of signing keys, under a key derived from master.
+func signingKeyBox(master []byte) (*secret.Box, error) {
+	return secret.NewBox(secret.Derive(master, "signing-key"))
+}
+
+// keyAD binds a sealed private key to its kid: a sealed key moved to another row does not open.
+func keyAD(kid string) []byte { return []byte("signing-key:" + kid) }
+
+// newSigningKey makes a key that starts signing at activeFrom, sealed in box.
+func newSigningKey(box *secret.Box, now, activeFrom time.Time) (SigningKey, error) {
 	k, err := token.NewKey()
 	if err != nil {
 		return SigningKey{}, err
 	}
-	return SigningKey{ID: k.ID, Public: k.Public, Sealed: box.Seal(k.Private, []byte("signing-key:"+k.ID)), CreatedAt: now, ActiveFrom: activeFrom}, nil
+	return SigningKey{ID: k.ID, Public: k.Public, Sealed: box.Seal(k.Private, keyAD(k.ID)), CreatedAt: now, ActiveFrom: activeFrom}, nil
 }
 
 // keyring keeps the Issuer's keys in step with the database.
@@ -82,7 +86,6 @@ type keyring struct {
 	store     Store
 	box       *secret.Box
 	iss       *token.Issuer
-	master    []byte
 	now       func() time.Time
 	accessTTL time.Duration
 	log       *slog.Logger
@@ -106,7 +109,7 @@ func (k *keyring) load(ctx context.Context) error {
 		hasActive = hasActive || st.State == "active"
 	}
 	if !hasActive {
-		nk, err := NewSigningKey(k.master, now, now)
+		nk, err := newSigningKey(k.box, now, now)
 		if err != nil {
 			return err
 		}
@@ -127,7 +130,7 @@ func (k *keyring) load(ctx context.Context) error {
 		}
 		tk := token.Key{ID: st.ID, Public: ed25519.PublicKey(st.Public)}
 		if st.State == "active" {
-			priv, err := k.box.Open(st.Sealed, []byte("signing-key:"+st.ID))
+			priv, err := k.box.Open(st.Sealed, keyAD(st.ID))
 			if err != nil || len(priv) != ed25519.PrivateKeySize {
 				return fmt.Errorf("account: open signing key %s: is RENRAN_SECRET_KEY the one it was made with? %v", st.ID, err)
 			}
@@ -164,7 +167,11 @@ func (s *Service) JWKS() []byte { return s.tokens.JWKS() }
 // RotateKey adds a signing key that starts signing after delay (0: at once). Tokens
 // signed with the current key keep verifying until they expire, so nobody is logged out.
 func RotateKey(ctx context.Context, st Store, master []byte, now time.Time, delay time.Duration) (SigningKey, error) {
-	k, err := NewSigningKey(master, now, now.Add(delay))
+	box, err := signingKeyBox(master)
+	if err != nil {
+		return SigningKey{}, err
+	}
+	k, err := newSigningKey(box, now, now.Add(delay))
 	if err != nil {
 		return SigningKey{}, err
 	}
