@@ -147,7 +147,7 @@ type Store interface {
 	// SetEmail sets the confirmed e-mail; another user's address is ErrEmailTaken.
 	SetEmail(ctx context.Context, userID int64, email string, events ...AuditEvent) error
 	// CreateSession records a new session and its first refresh token (by hash).
-	CreateSession(ctx context.Context, sess SessionRecord, refreshHash []byte, events ...AuditEvent) error
+	CreateSession(ctx context.Context, sess SessionRecord, refreshHash []byte) error
 	// UserForSession returns the user with id and its live session sid (not ended, not
 	// expired at now) in one read: the whole cost of authenticating a request. A session
 	// that is not live, or is another user's, is ErrNoRows.

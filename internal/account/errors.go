@@ -160,11 +160,6 @@ func errRateLimited(after time.Duration) *Error {
 	return rateLimited("rate_limited", "请求过于频繁，请稍后再试", after)
 }
 
-// InvalidField is a 400 for a body field of the wrong JSON type.
-func InvalidField(field string) *Error {
-	return fieldErr(Invalid, "invalid_field", field, "字段 "+field+" 的格式不正确")
-}
-
 // UnknownField is a body field the endpoint does not take; the message names the ones
 // it does.
 func UnknownField(field string, known []string) *Error {

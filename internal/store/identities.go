@@ -12,8 +12,7 @@ const identityColumns = `i.id, i.provider, i.app_id, i.openid, i.unionid, i.user
 	i.access_token, i.refresh_token, i.token_expires_at, i.created_at, i.updated_at`
 
 const (
-	qIdentityByOpenID = `SELECT ` + identityColumns + `,
-		u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at
+	qIdentityByOpenID = `SELECT ` + identityColumns + `, ` + userColumnsU + `
 		FROM oauth_identities i JOIN users u ON u.id = i.user_id
 		WHERE i.provider = CAST(? AS TEXT) AND i.app_id = CAST(? AS TEXT) AND i.openid = CAST(? AS TEXT)`
 	qIdentitiesByUser = "SELECT " + identityColumns + " FROM oauth_identities i WHERE i.user_id = CAST(? AS BIGINT) ORDER BY i.id"

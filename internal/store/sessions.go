@@ -37,9 +37,6 @@ const (
 	qAddSigningKey = "INSERT INTO signing_keys (kid, public_key, private_key, created_at, active_from) VALUES (?, ?, ?, ?, ?)"
 )
 
-// userColumnsU is userColumns qualified by the alias u.
-const userColumnsU = `u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at`
-
 // sessionDest returns scan targets for sessionColumns; finish completes s after the scan.
 func sessionDest(s *account.SessionRecord) (dest []any, finish func()) {
 	var created, seen, expires int64
@@ -48,17 +45,12 @@ func sessionDest(s *account.SessionRecord) (dest []any, finish func()) {
 	}
 }
 
-// CreateSession records a new session and its first refresh token, with the audit
-// events, in one transaction. Without events it goes through the group commit: sessions
-// created at the same moment (a login burst) share one transaction, so a burst costs one
-// commit, not one each (on SQLite's single writer that was a third of a returning QQ
-// login's CPU). Each caller still returns only once its own row is committed.
-func (db *DB) CreateSession(ctx context.Context, s account.SessionRecord, refreshHash []byte, events ...account.AuditEvent) error {
-	if len(events) > 0 {
-		return db.fail("create session", db.audited(ctx, s.UserID, events, func(ctx context.Context, tx *sql.Tx) error {
-			return db.insertSession(ctx, tx, s, refreshHash)
-		}))
-	}
+// CreateSession records a new session and its first refresh token, through a group
+// commit: sessions created at the same moment (a login burst) share one transaction (on
+// PostgreSQL one statement), so a burst costs one commit, not one each (on SQLite's single
+// writer that was a third of a returning QQ login's CPU). Each caller returns only once
+// its own row is committed.
+func (db *DB) CreateSession(ctx context.Context, s account.SessionRecord, refreshHash []byte) error {
 	db.sessStart.Do(func() {
 		db.writerWG.Add(1)
 		go db.sessionWriter()

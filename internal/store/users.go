@@ -12,6 +12,9 @@ import (
 
 const userColumns = `id, username, mobile, email, nickname, avatar, password_hash, token_version, disabled, created_at, updated_at`
 
+// userColumnsU is userColumns qualified by the alias u, for joins.
+const userColumnsU = `u.id, u.username, u.mobile, u.email, u.nickname, u.avatar, u.password_hash, u.token_version, u.disabled, u.created_at, u.updated_at`
+
 const (
 	qUserByID = "SELECT " + userColumns + " FROM users WHERE id = ?"
 	qUserBy   = "SELECT " + userColumns + " FROM users WHERE "

@@ -71,7 +71,7 @@ func RedisServer(tb testing.TB) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		missing(tb, "redis-server is not installed: skipping the Redis outage tests (apt-get install redis-server)")
+		Missing(tb, "redis-server is not installed: skipping the Redis outage tests (apt-get install redis-server)")
 		return nil
 	}
 	port := freePort(tb)
@@ -118,7 +118,7 @@ func PostgresServer(tb testing.TB) *Server {
 		}
 	}
 	if bindir == "" {
-		missing(tb, "PostgreSQL server binaries (initdb, pg_ctl) not found: skipping the PostgreSQL outage tests (apt-get install postgresql, or set RENRAN_TEST_PG_BINDIR)")
+		Missing(tb, "PostgreSQL server binaries (initdb, pg_ctl) not found: skipping the PostgreSQL outage tests (apt-get install postgresql, or set RENRAN_TEST_PG_BINDIR)")
 		return nil
 	}
 	base, err := os.MkdirTemp("", "renran-pg-")
@@ -131,7 +131,7 @@ func PostgresServer(tb testing.TB) *Server {
 	if os.Geteuid() == 0 {
 		pgUser, err := user.Lookup("postgres")
 		if err != nil {
-			missing(tb, "running as root and there is no postgres user to run a private PostgreSQL as")
+			Missing(tb, "running as root and there is no postgres user to run a private PostgreSQL as")
 			return nil
 		}
 		uid, _ := strconv.Atoi(pgUser.Uid)

@@ -24,7 +24,7 @@ func Postgres(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv("RENRAN_TEST_POSTGRES_URL")
 	if base == "" {
-		missing(tb, "RENRAN_TEST_POSTGRES_URL is not set: skipping PostgreSQL tests (e.g. RENRAN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		Missing(tb, "RENRAN_TEST_POSTGRES_URL is not set: skipping PostgreSQL tests (e.g. RENRAN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 		return ""
 	}
 	db, err := sql.Open("pgx", base)
@@ -36,7 +36,7 @@ func Postgres(tb testing.TB) string {
 	defer cancel()
 	schema := "renran_test_" + randomHex(6)
 	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		missing(tb, fmt.Sprintf("PostgreSQL at RENRAN_TEST_POSTGRES_URL does not answer: %v", err))
+		Missing(tb, fmt.Sprintf("PostgreSQL at RENRAN_TEST_POSTGRES_URL does not answer: %v", err))
 		return ""
 	}
 	tb.Cleanup(func() {
@@ -70,7 +70,7 @@ func Redis(tb testing.TB) (redisURL, prefix string) {
 	tb.Helper()
 	u := os.Getenv("RENRAN_TEST_REDIS_URL")
 	if u == "" {
-		missing(tb, "RENRAN_TEST_REDIS_URL is not set: skipping Redis tests (e.g. RENRAN_TEST_REDIS_URL=redis://127.0.0.1:6379/0)")
+		Missing(tb, "RENRAN_TEST_REDIS_URL is not set: skipping Redis tests (e.g. RENRAN_TEST_REDIS_URL=redis://127.0.0.1:6379/0)")
 		return "", ""
 	}
 	opt, err := redis.ParseURL(u)
@@ -82,7 +82,7 @@ func Redis(tb testing.TB) (redisURL, prefix string) {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		missing(tb, fmt.Sprintf("Redis at RENRAN_TEST_REDIS_URL does not answer: %v", err))
+		Missing(tb, fmt.Sprintf("Redis at RENRAN_TEST_REDIS_URL does not answer: %v", err))
 		return "", ""
 	}
 	prefix = "renran-test:" + randomHex(6) + ":"

@@ -18,7 +18,7 @@ func Chromium(tb testing.TB) string {
 	tb.Helper()
 	if p := os.Getenv("RENRAN_TEST_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			missing(tb, "RENRAN_TEST_CHROMIUM="+p+" does not exist")
+			Missing(tb, "RENRAN_TEST_CHROMIUM="+p+" does not exist")
 		}
 		return p
 	}
@@ -27,18 +27,13 @@ func Chromium(tb testing.TB) string {
 			return p
 		}
 	}
-	missing(tb, "no Chromium: skipping browser tests (apt-get install chromium, or set RENRAN_TEST_CHROMIUM to its path)")
+	Missing(tb, "no Chromium: skipping browser tests (apt-get install chromium, or set RENRAN_TEST_CHROMIUM to its path)")
 	return ""
 }
 
 // Missing skips the test saying msg, or fails it under RENRAN_TEST_REQUIRE=1 (CI): for a
-// tool the test needs that is not installed.
+// tool or server the test needs that is not there.
 func Missing(tb testing.TB, msg string) {
-	tb.Helper()
-	missing(tb, msg)
-}
-
-func missing(tb testing.TB, msg string) {
 	tb.Helper()
 	if os.Getenv("RENRAN_TEST_REQUIRE") == "1" {
 		tb.Fatal(msg + " (RENRAN_TEST_REQUIRE=1)")

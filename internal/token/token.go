@@ -136,7 +136,7 @@ func NewIssuer(legacy []byte, now func() time.Time) (*Issuer, error) {
 // tokens are accepted under.
 func (i *Issuer) SetKeys(active Key, verify []Key) {
 	ks := &keySet{active: active, verify: map[string]ed25519.PublicKey{}}
-	var pub []jwk
+	pub := []jwk{} // never null in the JSON
 	for _, k := range verify {
 		ks.verify[k.ID] = k.Public
 		pub = append(pub, jwk{Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(k.Public), Kid: k.ID, Alg: "EdDSA", Use: "sig"})
@@ -144,7 +144,7 @@ func (i *Issuer) SetKeys(active Key, verify []Key) {
 	sort.Slice(pub, func(a, b int) bool { return pub[a].Kid < pub[b].Kid })
 	ks.jwks, _ = json.Marshal(struct {
 		Keys []jwk `json:"keys"`
-	}{append([]jwk{}, pub...)})
+	}{pub})
 	if old := i.keys.Swap(ks); old == nil || !bytes.Equal(old.jwks, ks.jwks) || old.active.ID != ks.active.ID {
 		i.seenMu.Lock()
 		clear(i.seen) // a key retired: its tokens must not live on here
@@ -164,12 +164,6 @@ type jwk struct {
 
 // JWKS returns the JSON Web Key Set of the keys in force.
 func (i *Issuer) JWKS() []byte { return i.keys.Load().jwks }
-
-// Knows reports whether kid is a key in force.
-func (i *Issuer) Knows(kid string) bool {
-	_, ok := i.keys.Load().verify[kid]
-	return ok
-}
 
 type claims struct {
 	jwt.RegisteredClaims
