@@ -140,12 +140,16 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 
 // handleFavicon handles GET /favicon.ico, which browsers ask for on their own: the logo.
 func (s *Server) handleFavicon(w http.ResponseWriter, _ *http.Request) {
-	b, err := staticFS.ReadFile("static/logo.svg")
-	if err != nil {
-		http.NotFound(w, nil)
-		return
-	}
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("Cache-Control", "public, max-age=86400")
-	_, _ = w.Write(b)
+	_, _ = w.Write(logoSVG)
 }
+
+// logoSVG is the embedded logo, read once.
+var logoSVG = func() []byte {
+	b, err := staticFS.ReadFile("static/logo.svg")
+	if err != nil {
+		panic("web: the embedded logo is missing: " + err.Error())
+	}
+	return b
+}()

@@ -77,10 +77,11 @@ export function clearUser() {
 }
 
 // sessionEnded forgets the login and sends the person to log in, with a message the login
-// page shows.
+// page shows (the first reason given wins: a failed renewal says why before the page that
+// then gets a 401 does).
 export function sessionEnded(msg) {
   clearUser();
-  sessionStorage.setItem('login_notice', msg || '登录已失效，请重新登录');
+  if (!sessionStorage.getItem('login_notice')) sessionStorage.setItem('login_notice', msg || '登录已失效，请重新登录');
   const here = location.pathname + location.search;
   location.replace(location.pathname === '/login' ? '/login' : '/login?next=' + encodeURIComponent(here));
 }

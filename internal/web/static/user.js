@@ -2,11 +2,7 @@ import { api, fallbackAvatar, getToken, clearUser, saveUser, sessionEnded, sched
 
 // toLogin sends the person to log in: with a message when a login here has ended.
 function toLogin() {
-  if (getToken()) { sessionEnded('登录已失效，请重新登录'); return; }
-  clearUser();
-  // A refresh that failed has already said why (sessionEnded) and is on its way.
-  if (!sessionStorage.getItem('login_notice')) sessionStorage.setItem('login_notice', '请先登录');
-  location.replace('/login?next=' + encodeURIComponent('/user'));
+  sessionEnded(getToken() ? '登录已失效，请重新登录' : '请先登录');
 }
 
 async function load() {
