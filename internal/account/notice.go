@@ -63,7 +63,7 @@ func (s *Service) notifySMS(u User, n notice) {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := s.spend(ctx, budget{key: s.keys.noticeDay(u.Mobile), window: 24 * time.Hour, max: noticesPerDay, rule: "notice_mobile_day"}); err != nil {
-			s.log.Warn("security notice by SMS not sent: daily limit for the mobile", "user", u.ID, "what", n.sms)
+			s.log.Warn("security notice by SMS not sent: the mobile's daily limit, or the counter could not be read", "user", u.ID, "what", n.sms, "err", err)
 			return
 		}
 		// One attempt: a provider that failed may still have delivered, and two notices

@@ -72,7 +72,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "qq-emulator":
 		return runEmulator(ctx, args, getenv, stdout, stderr)
 	case "keys":
-		return runKeys(ctx, args, getenv, stdout, stderr)
+		return runKeys(ctx, args, getenv, stdout)
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "bench-reference": // started by bench, not documented

@@ -15,7 +15,7 @@ import (
 // runKeys is `renran keys list|rotate`: the access-token signing keys in the configured
 // database. Instances read the keys every account.KeyReload, so a rotation reaches them
 // all without a restart.
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	sub := ""
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
