@@ -82,12 +82,19 @@ func (h *Hasher) hash(pw string) string {
 // Verify reports whether pw, in NFC, matches the PHC string phc. An empty phc (no account,
 // or an account without a password) is checked against a dummy hash, so it costs the same
 // time. rehash says the hash should be made again: other parameters than the current ones,
-// or a hash of the password as typed from before passwords were normalised.
+// or a hash of the password as typed from before passwords were normalised, or a Django
+// hash kept from an import (django.go).
 func (h *Hasher) Verify(ctx context.Context, phc, pw string) (ok, rehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer h.release()
+	if IsDjango(phc) {
+		if !strings.HasPrefix(phc, "!") {
+			return h.verifyDjango(phc, pw)
+		}
+		phc = "" // Django's unusable password: nobody's, like no password
+	}
 	target := phc
 	if target == "" {
 		target = h.dummy
@@ -113,6 +120,20 @@ func (h *Hasher) Verify(ctx context.Context, phc, pw string) (ok, rehash bool, e
 		return true, true, nil
 	}
 	return false, false, nil
+}
+
+// verifyDjango checks pw against an imported Django hash, as typed (Django does not
+// normalise passwords). A match always asks for a rehash: the hash becomes our argon2id.
+func (h *Hasher) verifyDjango(encoded, pw string) (ok, rehash bool, err error) {
+	f, err := parseDjango(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	h.hashes.Add(1)
+	if !f.verify(pw) {
+		return false, false, nil
+	}
+	return true, true, nil
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
