@@ -14,7 +14,7 @@ type User struct {
 	Email        string // lower-case; empty when none
 	Nickname     string
 	Avatar       string
-	PasswordHash string // argon2id PHC string; empty: no password
+	PasswordHash string // argon2id PHC string, or a Django hash kept from an import until the next login; empty: no password
 	TokenVersion int64
 	Disabled     bool
 	CreatedAt    time.Time

@@ -35,6 +35,8 @@ commands:
   qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
   bench         drive a service through the load scenarios and report flows/s, latency and
                 memory beside reference handlers (renran bench -h)
+  import-django bring the users and QQ bindings of a Django Renran site over, keeping
+                their passwords (renran import-django -h; docs/django-import.md)
   keys list     list the access-token signing keys and what each does now
   keys rotate   add a signing key, published now, signing in 10 minutes
                 (-now: signing at once); nobody is logged out
@@ -73,6 +75,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEmulator(ctx, args, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout)
+	case "import-django":
+		return runImportDjango(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "bench-reference": // started by bench, not documented

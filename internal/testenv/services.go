@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/redis/go-redis/v9"
 )
@@ -106,4 +107,62 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// MySQL returns a mysql:// URL (as `renran import-django --from` takes it) and an open
+// handle for a fresh database in the MySQL or MariaDB at $RENRAN_TEST_MYSQL_URL (e.g.
+// mysql://root@127.0.0.1:3306/), and drops the database when the test ends.
+func MySQL(tb testing.TB) (string, *sql.DB) {
+	tb.Helper()
+	base := os.Getenv("RENRAN_TEST_MYSQL_URL")
+	if base == "" {
+		Missing(tb, "RENRAN_TEST_MYSQL_URL is not set: skipping MySQL/MariaDB tests (e.g. RENRAN_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/)")
+		return "", nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "mysql" {
+		tb.Fatalf("RENRAN_TEST_MYSQL_URL=%s: want mysql://user:pass@host:port/", base)
+	}
+	dsn := func(db string) string {
+		c := mysql.NewConfig()
+		c.Net, c.Addr, c.DBName = "tcp", u.Host, db
+		if u.User != nil {
+			c.User = u.User.Username()
+			c.Passwd, _ = u.User.Password()
+		}
+		c.Params = map[string]string{"charset": "utf8mb4"}
+		return c.FormatDSN()
+	}
+	admin, err := sql.Open("mysql", dsn(""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	name := "renran_test_" + randomHex(6)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"); err != nil {
+		Missing(tb, fmt.Sprintf("MySQL at RENRAN_TEST_MYSQL_URL does not answer: %v", err))
+		return "", nil
+	}
+	db, err := sql.Open("mysql", dsn(name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		db.Close()
+		admin, err := sql.Open("mysql", dsn(""))
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+name); err != nil {
+			tb.Logf("drop database %s: %v", name, err)
+		}
+	})
+	out := *u
+	out.Path = "/" + name
+	return out.String(), db
 }
