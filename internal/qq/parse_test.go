@@ -171,3 +171,33 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse is the cost of reading QQ's answers, per body shape of docs/qq-connect.md:
+// a returning login reads one token body and one /me body (two with need_openid=1: one).
+//
+//	go test ./internal/qq/ -run XXX -bench Parse -benchmem
+func BenchmarkParse(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		file  string
+		parse func([]byte) error
+	}{
+		{"token/form", "token_form.txt", func(r []byte) error { _, err := parseToken(r); return err }},
+		{"token/json", "token_json_openid.txt", func(r []byte) error { _, err := parseToken(r); return err }},
+		{"token/error-jsonp", "token_error_jsonp.txt", func(r []byte) error { _, _ = parseToken(r); return nil }},
+		{"me/jsonp", "me_jsonp.txt", func(r []byte) error { _, err := parseMe(r); return err }},
+		{"me/json-unionid", "me_jsonp_unionid.txt", func(r []byte) error { _, err := parseMe(r); return err }},
+		{"userinfo", "userinfo.txt", func(r []byte) error { _, err := parseUserInfo(r); return err }},
+	} {
+		raw := fixture(b, c.file)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if err := c.parse(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
