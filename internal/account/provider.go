@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Provider is an OAuth login provider (QQ today; WeChat and Weibo next), as the account
@@ -74,4 +75,66 @@ func (s *Service) Providers() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// ProviderWeibo names Weibo identities.
+const ProviderWeibo = "weibo"
+
+// providerNames are how messages and pages name each provider.
+var providerNames = map[string]string{ProviderQQ: "QQ", ProviderWeibo: "微博", "wechat": "微信"}
+
+// ProviderName is how people call provider: QQ, 微博, 微信.
+func ProviderName(provider string) string {
+	if n, ok := providerNames[provider]; ok {
+		return n
+	}
+	return provider
+}
+
+// qqWorded are the errors of the login-provider flows, which are written for QQ: every
+// other provider answers them under codes and words of its own.
+var qqWorded = []*Error{ErrStateInvalid, ErrQQCancelled, ErrPendingGone, ErrQQBound, ErrAccountHasQQ, ErrQQCodeInvalid,
+	ErrQQConfig, ErrQQToken, ErrQQError, ErrQQUnavailable, ErrQQTimeout, ErrQQNotLinked}
+
+// providerErrs maps, for each provider but QQ, an error of qqWorded to its own:
+// qq_already_bound → weibo_already_bound, "该 QQ 已绑定其他荏苒账号" → "该微博已绑定其他荏苒账号".
+// oauth_state_invalid keeps its code (it names no provider) and changes its words.
+var providerErrs = func() map[string]map[*Error]*Error {
+	out := map[string]map[*Error]*Error{}
+	for _, p := range []string{ProviderWeibo} {
+		name := providerNames[p]
+		words := strings.NewReplacer(" QQ ", name, "QQ ", name, " QQ", name, "QQ", name)
+		m := map[*Error]*Error{}
+		for _, e := range qqWorded {
+			v := *e
+			v.Code = strings.Replace(strings.Replace(e.Code, "qq_", p+"_", 1), "_qq", "_"+p, 1)
+			v.Message = words.Replace(e.Message)
+			m[e] = &v
+		}
+		out[p] = m
+	}
+	return out
+}()
+
+// ForProvider returns err as provider's routes answer it: an error written for QQ becomes
+// that provider's own (see providerErrs); anything else is unchanged.
+func ForProvider(err error, provider string) error {
+	if e := ErrorOf(err); e != nil {
+		if v, ok := providerErrs[provider][e]; ok {
+			return v
+		}
+	}
+	return err
+}
+
+// ProviderErrors are the errors ForProvider answers, sorted by code: for the error catalogue.
+func ProviderErrors() []*Error {
+	var out []*Error
+	for _, m := range providerErrs {
+		for _, v := range m {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
 }

@@ -20,11 +20,14 @@ import (
 	"github.com/renran/accounts/internal/outbox"
 	"github.com/renran/accounts/internal/password"
 	"github.com/renran/accounts/internal/provider/qqprovider"
+	"github.com/renran/accounts/internal/provider/weiboprovider"
 	"github.com/renran/accounts/internal/qq"
 	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/web"
+	"github.com/renran/accounts/internal/weibo"
 	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/weiboemu"
 )
 
 // Options are what Build takes besides the configuration: what tests replace.
@@ -163,16 +166,23 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		verifier = nil
 	}
 
+	providers := []account.Provider{
+		qqprovider.New(qq.New(qq.Config{
+			BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
+			Timeout: o.QQTimeout, UnionID: o.QQUnionID,
+		}, nil)),
+	}
+	if cfg.WeiboAppKey != "" {
+		providers = append(providers, weiboprovider.New(weibo.New(weibo.Config{
+			BaseURL: cfg.WeiboBaseURL, AppKey: cfg.WeiboAppKey, AppSecret: cfg.WeiboAppSecret, RedirectURL: cfg.WeiboRedirectURL,
+			Timeout: o.QQTimeout,
+		}, nil)))
+	}
 	s.Accounts, err = account.New(account.Options{
 		Store: s.Store, KV: s.KV, SMS: smsSender, Notices: notices, Captcha: verifier, Hasher: o.Hasher, Mailer: mailer, PublicURL: cfg.PublicURL.String(),
 		CaptchaPolicy: account.CaptchaPolicy{Login: account.Policy(cfg.CaptchaPolicy[0]), Bind: account.Policy(cfg.CaptchaPolicy[1]), SMS: account.Policy(cfg.CaptchaPolicy[2])},
-		Providers: []account.Provider{
-			qqprovider.New(qq.New(qq.Config{
-				BaseURL: cfg.QQBaseURL, AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, RedirectURL: cfg.QQRedirectURL,
-				Timeout: o.QQTimeout, UnionID: o.QQUnionID,
-			}, nil)),
-		},
-		Secret: cfg.SecretKey, Limits: cfg.RateLimits, Logger: o.Logger, Now: o.Now, AccessTTL: cfg.AccessTTL, Observer: s.Metrics,
+		Providers:     providers,
+		Secret:        cfg.SecretKey, Limits: cfg.RateLimits, Logger: o.Logger, Now: o.Now, AccessTTL: cfg.AccessTTL, Observer: s.Metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -185,6 +195,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
 		AllowedHosts: cfg.AllowedHosts, Providers: s.Accounts.Providers(),
+		CallbackPaths: map[string]string{account.ProviderWeibo: cfg.WeiboRedirectPath()},
 	}
 	if verifier != nil && o.Captcha == nil {
 		deps.Captcha = web.CaptchaPage{AppID: cfg.CaptchaAppID, Script: cfg.CaptchaScript,
@@ -204,6 +215,12 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		deps.QQEmulator = qqemu.New(qqemu.Config{
 			Apps:      []qqemu.App{{AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, Name: "荏苒资讯（开发）", RedirectURIs: []string{cfg.QQRedirectURL}, UnionID: o.QQUnionID}},
 			PublicURL: cfg.QQBaseURL,
+		})
+	}
+	if cfg.WeiboEmulator && cfg.WeiboAppKey != "" {
+		deps.WeiboEmulator = weiboemu.New(weiboemu.Config{
+			Apps:      []weiboemu.App{{AppKey: cfg.WeiboAppKey, AppSecret: cfg.WeiboAppSecret, Name: "荏苒资讯（开发）", RedirectURIs: []string{cfg.WeiboRedirectURL}}},
+			PublicURL: cfg.WeiboBaseURL,
 		})
 	}
 	s.Handler = web.NewServer(deps)

@@ -21,6 +21,9 @@ import (
 const (
 	DevQQAppID  = "101000001"
 	DevQQAppKey = "renran-dev-appkey-not-a-secret"
+	// The built-in Weibo emulator's test app.
+	DevWeiboAppKey    = "4043688639"
+	DevWeiboAppSecret = "renran-dev-weibo-secret-not-a-secret"
 )
 
 // Development defaults for the built-in captcha emulator and the Tencent Cloud key pair
@@ -54,6 +57,10 @@ var Variables = []Var{
 	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
 	{"RENRAN_QQ_REDIRECT_URL", "the callback page URL registered with QQ", "PUBLIC_URL + /oauth/qq/callback"},
+	{"RENRAN_WEIBO_APP_KEY", "the Weibo app key (App Key); production: Weibo login is off (its icon says 暂未开放) until it and the secret are set", "development: the emulator's test app"},
+	{"RENRAN_WEIBO_APP_SECRET", "the Weibo app secret (App Secret)", "development: the emulator's test app"},
+	{"RENRAN_WEIBO_BASE_URL", "where Weibo's API and authorize page are", "`https://api.weibo.com`; development: the built-in emulator under `/_dev/weibo/`"},
+	{"RENRAN_WEIBO_REDIRECT_URL", "the callback page URL registered with Weibo (授权回调页)", "PUBLIC_URL + /oauth/weibo/callback"},
 	{"RENRAN_QQ_BASE_URL", "where graph.qq.com is", "development: the built-in emulator; production: https://graph.qq.com"},
 	{"RENRAN_CAPTCHA", "`tencent`, `dev` (the built-in emulator under `/_dev/captcha/`), or `off` (development only)", "dev"},
 	{"RENRAN_CAPTCHA_LOGIN", "when password login asks for a captcha: `after-failures` (3 for the account or the address) or `always`", "after-failures"},
@@ -106,6 +113,11 @@ type Config struct {
 	QQRedirectURL     string
 	QQBaseURL         string
 	QQEmulator        bool      // serve the built-in emulator under /_dev/qq/ and point the client at it
+	WeiboAppKey       string    // "": Weibo login is off
+	WeiboAppSecret    string
+	WeiboRedirectURL  string
+	WeiboBaseURL      string
+	WeiboEmulator     bool // serve the built-in Weibo emulator under /_dev/weibo/
 	Captcha           string    // tencent, dev, off
 	CaptchaPolicy     [3]string // login, bind, sms: always or after-failures
 	CaptchaAppID      string
@@ -145,6 +157,15 @@ func (c Config) QQRedirectPath() string {
 	u, err := url.Parse(c.QQRedirectURL)
 	if err != nil || u.Path == "" {
 		return "/oauth/qq/callback"
+	}
+	return u.Path
+}
+
+// WeiboRedirectPath is the path of RENRAN_WEIBO_REDIRECT_URL: where Weibo's callback page is.
+func (c Config) WeiboRedirectPath() string {
+	u, err := url.Parse(c.WeiboRedirectURL)
+	if err != nil || u.Path == "" {
+		return "/oauth/weibo/callback"
 	}
 	return u.Path
 }
@@ -311,6 +332,39 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, ok := httpURL(c.QQBaseURL); !ok {
 		bad("RENRAN_QQ_BASE_URL=%q: want an absolute http(s) URL", c.QQBaseURL)
+	}
+
+	c.WeiboAppKey = get("RENRAN_WEIBO_APP_KEY", "")
+	c.WeiboAppSecret = get("RENRAN_WEIBO_APP_SECRET", "")
+	c.WeiboBaseURL = strings.TrimRight(get("RENRAN_WEIBO_BASE_URL", ""), "/")
+	c.WeiboRedirectURL = get("RENRAN_WEIBO_REDIRECT_URL", c.Origin()+c.PublicURL.Path+"/oauth/weibo/callback")
+	if _, ok := httpURL(c.WeiboRedirectURL); !ok {
+		bad("RENRAN_WEIBO_REDIRECT_URL=%q: want an absolute http(s) URL", c.WeiboRedirectURL)
+	}
+	if (c.WeiboAppKey == "") != (c.WeiboAppSecret == "") {
+		bad("RENRAN_WEIBO_APP_KEY and RENRAN_WEIBO_APP_SECRET go together: set both (Weibo login on) or neither (off)")
+	}
+	if c.Production {
+		if c.WeiboAppKey == DevWeiboAppKey || c.WeiboAppSecret == DevWeiboAppSecret {
+			bad("RENRAN_WEIBO_APP_KEY/RENRAN_WEIBO_APP_SECRET are the emulator's test app: refused in production")
+		}
+		if c.WeiboBaseURL == "" {
+			c.WeiboBaseURL = "https://api.weibo.com"
+		}
+		if strings.Contains(c.WeiboBaseURL, "/_dev/") {
+			bad("RENRAN_WEIBO_BASE_URL points at the development emulator: refused in production")
+		}
+	} else {
+		if c.WeiboAppKey == "" {
+			c.WeiboAppKey, c.WeiboAppSecret = DevWeiboAppKey, DevWeiboAppSecret
+		}
+		if c.WeiboBaseURL == "" {
+			c.WeiboEmulator = true
+			c.WeiboBaseURL = c.Origin() + c.PublicURL.Path + "/_dev/weibo"
+		}
+	}
+	if _, ok := httpURL(c.WeiboBaseURL); !ok {
+		bad("RENRAN_WEIBO_BASE_URL=%q: want an absolute http(s) URL", c.WeiboBaseURL)
 	}
 
 	c.Captcha = get("RENRAN_CAPTCHA", "dev")

@@ -31,11 +31,14 @@ import (
 	"github.com/renran/accounts/internal/web"
 	"github.com/renran/accounts/qqemu"
 	"github.com/renran/accounts/qqemu/qqemutest"
+	"github.com/renran/accounts/weiboemu"
 )
 
 const (
-	testAppID  = "101000001"
-	testAppKey = "test-app-key"
+	testAppID       = "101000001"
+	testAppKey      = "test-app-key"
+	testWeiboKey    = "3000000001"
+	testWeiboSecret = "test-weibo-secret"
 )
 
 var testSecret = []byte("web-test-secret-Vq8Lr2Kx9Pm4Tz7Nw1Yb")
@@ -49,6 +52,8 @@ type env struct {
 	t      testing.TB
 	url    string
 	emu    *qqemutest.Emulator
+	wb     *weiboemu.Server // the Weibo emulator, its own HTTP server
+	wbURL  string
 	db     *store.DB
 	box    *outbox.Outbox
 	svc    *account.Service
@@ -102,7 +107,16 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	redirect := siteURL + "/oauth/qq/callback"
 	emu := qqemutest.Start(t, qqemu.Config{Apps: []qqemu.App{{AppID: testAppID, AppKey: testAppKey, Name: "荏苒测试", RedirectURIs: []string{redirect}, UnionID: o.unionID}}})
 
+	wbSrv := httptest.NewUnstartedServer(nil)
+	wbURL := "http://" + wbSrv.Listener.Addr().String()
+	wb := weiboemu.New(weiboemu.Config{Apps: []weiboemu.App{{AppKey: testWeiboKey, AppSecret: testWeiboSecret, Name: "荏苒测试",
+		RedirectURIs: []string{siteURL + "/oauth/weibo/callback"}}}, PublicURL: wbURL})
+	wbSrv.Config.Handler = wb
+	wbSrv.Start()
+	t.Cleanup(wbSrv.Close)
+
 	vars := map[string]string{
+		"RENRAN_WEIBO_APP_KEY": testWeiboKey, "RENRAN_WEIBO_APP_SECRET": testWeiboSecret, "RENRAN_WEIBO_BASE_URL": wbURL,
 		"RENRAN_PUBLIC_URL": siteURL, "RENRAN_DATA_DIR": t.TempDir(), "RENRAN_SECRET_KEY": string(testSecret),
 		"RENRAN_QQ_APP_ID": testAppID, "RENRAN_QQ_APP_KEY": testAppKey, "RENRAN_QQ_BASE_URL": emu.URL,
 		"RENRAN_QQ_REDIRECT_URL": redirect, "RENRAN_METRICS_ADDR": "off",
@@ -151,7 +165,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 		ts.Close()
 		built.Close()
 	})
-	return &env{t: t, url: siteURL, emu: emu, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha, web: built.Handler}
+	return &env{t: t, url: siteURL, emu: emu, wb: wb, wbURL: wbURL, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha, web: built.Handler}
 }
 
 // user makes an account with a password.

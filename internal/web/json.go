@@ -192,6 +192,9 @@ type errorBody struct {
 // writeError writes the API's error body. Errors that are not *account.Error are internal:
 // they are logged here, once, with the request id, and the client sees a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/oauth/") {
+		err = account.ForProvider(err, provider(r)) // weibo_already_bound, not qq_already_bound
+	}
 	e := account.ErrorOf(err)
 	if e == nil && account.IsUnavailable(err) {
 		s.log.Warn("storage unavailable", "id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)

@@ -21,10 +21,16 @@ var staticFS embed.FS
 var pageTemplates = template.Must(template.ParseFS(pageFS, "pages/*.html"))
 
 type pageData struct {
-	Title   string
-	Script  string // the page's module under /static/
-	Dev     bool
-	Captcha CaptchaPage
+	Title string
+	// Provider is the login provider a callback page is for (qq, weibo), and Name how
+	// people call it (QQ, 微博); empty on other pages.
+	Provider, ProviderName string
+	Spaced                 string // the name as it sits in a Chinese sentence: " QQ ", "微博"
+	// On are the login providers this site offers (qq, weibo): the others' icons say 暂未开放.
+	On map[string]bool
+	Script                 string // the page's module under /static/
+	Dev                    bool
+	Captcha                CaptchaPage
 }
 
 // pageCSP allows our own scripts, styles and images only, plus QQ's avatar hosts over
@@ -32,7 +38,7 @@ type pageData struct {
 // by name costs less than proxying every avatar through this service. No inline script,
 // no third-party script, no framing.
 func (s *Server) pageCSP() string {
-	img := "'self' data: https://*.qlogo.cn"
+	img := "'self' data: https://*.qlogo.cn https://*.sinaimg.cn"
 	if s.qqAvatarOrigin != "" {
 		img += " " + s.qqAvatarOrigin
 	}
@@ -75,7 +81,7 @@ func (s *Server) page(name, title string) http.HandlerFunc {
 // pageWith renders page name once, with script (none when empty), answered with status.
 func (s *Server) pageWith(name, title, script string, status int) http.HandlerFunc {
 	var buf bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: script, Dev: s.dev, Captcha: s.captcha}); err != nil {
+	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: script, Dev: s.dev, Captcha: s.captcha, On: s.providersOn()}); err != nil {
 		panic("web: render page " + name + ": " + err.Error()) // a bug in an embedded template
 	}
 	body, csp := buf.Bytes(), s.pageCSP()
@@ -88,6 +94,37 @@ func (s *Server) pageWith(name, title, script string, status int) http.HandlerFu
 	}
 }
 
+func (s *Server) providersOn() map[string]bool {
+	on := map[string]bool{}
+	for _, p := range s.providers {
+		on[p] = true
+	}
+	return on
+}
+
+// callbackPageFor renders the callback page for provider: its name in the texts, and in
+// data-provider for the script.
+func (s *Server) callbackPageFor(provider string) http.HandlerFunc {
+	var buf bytes.Buffer
+	name := account.ProviderName(provider)
+	spaced, title := name, name+"登录"
+	if name != "" && name[0] < 0x80 { // a Latin name keeps a space on each side: 用 QQ 登录
+		spaced, title = " "+name+" ", name+" 登录"
+	}
+	d := pageData{Title: title, Script: "callback.js", Dev: s.dev, Captcha: s.captcha, Provider: provider, ProviderName: name, Spaced: spaced,
+		On: s.providersOn()}
+	if err := pageTemplates.ExecuteTemplate(&buf, "callback.html", d); err != nil {
+		panic("web: render the callback page: " + err.Error())
+	}
+	body, csp := buf.Bytes(), s.pageCSP()
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", csp)
+		_, _ = w.Write(body)
+	}
+}
+
 // handleCallbackPage handles GET /oauth/qq/callback, QQ's redirect target. When QQ's code
 // and state arrive in the query, they are moved into a short-lived cookie scoped to this
 // path and the browser is sent on to the clean URL, so they stay out of the address bar,
@@ -95,9 +132,13 @@ func (s *Server) pageWith(name, title, script string, status int) http.HandlerFu
 // cookie once, deletes it and forwards code and state to GET /oauth/qq/info/. The cookie
 // is readable by that script on purpose: the code is useless without the HttpOnly state
 // cookie of the browser that started the login.
-func (s *Server) handleCallbackPage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCallbackPage(path string, page http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.callbackRedirect(w, r, path, page) }
+}
+
+func (s *Server) callbackRedirect(w http.ResponseWriter, r *http.Request, path string, page http.HandlerFunc) {
 	if r.URL.RawQuery == "" {
-		s.callbackPage(w, r)
+		page(w, r)
 		return
 	}
 	q := r.URL.Query()
@@ -111,10 +152,10 @@ func (s *Server) handleCallbackPage(w http.ResponseWriter, r *http.Request) {
 		v.Set("error", "no_code")
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: "qq_callback", Value: v.Encode(), Path: s.callbackPath, MaxAge: 120,
+		Name: "qq_callback", Value: v.Encode(), Path: path, MaxAge: 120,
 		Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	})
-	w.Header().Set("Location", s.callbackPath)
+	w.Header().Set("Location", path)
 	w.WriteHeader(http.StatusSeeOther)
 }
 

@@ -47,8 +47,9 @@ func (s *Server) routes() {
 	s.handleFunc("GET /find-password", s.page("find-password", "找回密码"))
 	s.handleFunc("GET /reset-password", s.page("reset-password", "设置新密码"))
 	s.handleFunc("GET /confirm-email", s.page("confirm-email", "确认邮箱"))
-	s.callbackPage = s.page("callback", "QQ 登录")
-	s.handleFunc("GET "+s.callbackPath, s.handleCallbackPage)
+	for p, path := range s.callbackPaths {
+		s.handleFunc("GET "+path, s.handleCallbackPage(path, s.callbackPageFor(p)))
+	}
 	s.handleFunc("GET /user", s.page("user", "个人中心"))
 	s.handleFunc("GET /terms", s.pageWith("terms", "用户协议", "", http.StatusOK))
 	s.handleFunc("GET /privacy", s.pageWith("privacy", "隐私政策", "", http.StatusOK))
@@ -66,6 +67,9 @@ func (s *Server) routes() {
 		s.handleFunc("GET /_dev/{$}", s.page("dev", "开发工具"))
 		if s.qqemu != nil {
 			s.handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
+		}
+		if s.weiboemu != nil {
+			s.handle("/_dev/weibo/", http.StripPrefix("/_dev/weibo", s.weiboemu))
 		}
 		if s.captchaEmu != nil {
 			s.handle("/_dev/captcha/", http.StripPrefix("/_dev/captcha", s.captchaEmu))

@@ -32,6 +32,11 @@ type Deps struct {
 	// CallbackPath is the path of the redirect URI registered with QQ, where the callback
 	// page is served; empty means /oauth/qq/callback.
 	CallbackPath string
+	// CallbackPaths are the callback page paths of the other providers (weibo →
+	// /oauth/weibo/callback); a provider without one gets /oauth/<name>/callback.
+	CallbackPaths map[string]string
+	// WeiboEmulator is mounted at /_dev/weibo/ in development; nil otherwise.
+	WeiboEmulator http.Handler
 	// Requests, when set, is told of every answered request (for /metrics).
 	Requests RequestObserver
 	// Captcha is what the pages need to show Tencent's captcha; a zero AppID: captcha off.
@@ -82,7 +87,8 @@ type Server struct {
 
 	qqAvatarOrigin string
 	callbackPath   string
-	callbackPage   http.HandlerFunc // the rendered callback page
+	callbackPaths  map[string]string // provider → its callback page path
+	weiboemu       http.Handler
 	notFoundPage   http.HandlerFunc // the 404 page for browsers
 	patterns       []string         // every route's pattern, for Routes
 }
@@ -112,6 +118,17 @@ func NewServer(d Deps) *Server {
 	if s.callbackPath == "" {
 		s.callbackPath = "/oauth/qq/callback"
 	}
+	s.callbackPaths = map[string]string{account.ProviderQQ: s.callbackPath}
+	for _, p := range s.providers {
+		if p == account.ProviderQQ {
+			continue
+		}
+		s.callbackPaths[p] = "/oauth/" + p + "/callback"
+		if cp := d.CallbackPaths[p]; cp != "" {
+			s.callbackPaths[p] = cp
+		}
+	}
+	s.weiboemu = d.WeiboEmulator
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.handler = s.withRequestLog(s.withRecover(s.withFraming(s.withHeaders(s.withHosts(s.mux)))))

@@ -15,6 +15,11 @@ function takeCallback() {
   return { code: q.get('code') || '', state: q.get('state') || '', error: q.get('error') || '' };
 }
 
+// The provider this callback page is for (qq, weibo), and how a sentence names it.
+const P = document.body.dataset.provider || 'qq';
+const NAME = { qq: 'QQ', weibo: '微博', wechat: '微信' }[P] || P;
+const SP = /^[\x00-\x7f]/.test(NAME) ? ` ${NAME} ` : NAME; // 用 QQ 登录, 用微博登录
+
 function show(id) {
   for (const s of ['cb-loading', 'cb-error', 'cb-bind']) $('#' + s).hidden = s !== id;
 }
@@ -26,21 +31,21 @@ let remember = false;
 // bringing the tab back) resumes 已有账号 / 没有账号 while the server still holds it (10
 // minutes). The handle alone is useless: the server also wants this browser's HttpOnly
 // pending cookie.
-const PENDING = 'qq_pending';
+const PENDING = P + '_pending';
 
 const TITLES = {
-  oauth_state_invalid: 'QQ 登录链接已失效',
-  qq_user_expired: 'QQ 登录信息已过期',
-  qq_login_cancelled: 'QQ 登录已取消',
-  qq_timeout: 'QQ 暂时没有响应',
-  qq_unavailable: '暂时无法连接 QQ',
-  qq_already_bound: '这个 QQ 已关联其他账号',
-  account_has_qq: '你的账号已关联了 QQ',
+  oauth_state_invalid: `${SP}登录链接已失效`.trim(),
+  [`${P}_user_expired`]: `${SP}登录信息已过期`.trim(),
+  [`${P}_login_cancelled`]: `${SP}登录已取消`.trim(),
+  [`${P}_timeout`]: `${SP}暂时没有响应`.trim(),
+  [`${P}_unavailable`]: `暂时无法连接${SP}`.trimEnd(),
+  [`${P}_already_bound`]: `这个${SP}已关联其他账号`,
+  [`account_has_${P}`]: `你的账号已关联了${SP}`.trimEnd(),
 };
 
 function fail(code, message) {
   sessionStorage.removeItem(PENDING);
-  $('#cb-error-title').textContent = TITLES[code] || 'QQ 登录没有完成';
+  $('#cb-error-title').textContent = TITLES[code] || `${SP}登录没有完成`.trim();
   $('#cb-error-message').textContent = message;
   show('cb-error');
   $('#cb-restart').focus();
@@ -56,11 +61,11 @@ function loggedIn(data) {
 
 $('#cb-restart').addEventListener('click', async () => {
   const btn = $('#cb-restart');
-  setBusy(btn, true, '正在前往 QQ…');
-  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next) + (remember ? '&remember=1' : ''));
+  setBusy(btn, true, `正在前往${SP}…`.replace(' …', '…'));
+  const res = await api('GET', `/oauth/${P}/url/?next=` + encodeURIComponent(next) + (remember ? '&remember=1' : ''));
   if (res.ok && res.data.url) { location.href = res.data.url; return; }
   setBusy(btn, false);
-  toast(res.data.message || 'QQ 登录暂时不可用，请稍后重试');
+  toast(res.data.message || `${SP}登录暂时不可用，请稍后重试`.trim());
 });
 
 // Tabs: 已有账号 · 没有账号, with arrow keys as a tablist should.
@@ -100,7 +105,7 @@ bindForm.addEventListener('submit', async (ev) => {
   if (!account) fieldError(bindForm, 'account', '请输入手机号、邮箱或用户名');
   if (!password) fieldError(bindForm, 'password', '请输入密码');
   if (focusFirstError(bindForm)) return;
-  const res = await sendLogin($('#bind-submit'), '正在关联…', () => withCaptcha('bind', (c) => api('PUT', '/oauth/qq/info/', { qq_user: handle, account, password, ...c })), remember);
+  const res = await sendLogin($('#bind-submit'), '正在关联…', () => withCaptcha('bind', (c) => api('PUT', `/oauth/${P}/info/`, { qq_user: handle, account, password, ...c })), remember);
   if (!res) { sessionStorage.removeItem(PENDING); return; }
   expiredOrError(bindForm, res);
   if (res.status === 401) {
@@ -111,7 +116,7 @@ bindForm.addEventListener('submit', async (ev) => {
 
 const regForm = $('#qqreg-form');
 wireSMSForm(regForm, async (v) => {
-  const res = await sendLogin($('#qqreg-submit'), '注册中…', () => api('POST', '/oauth/qq/info/', { qq_user: handle, ...v }), remember);
+  const res = await sendLogin($('#qqreg-submit'), '注册中…', () => api('POST', `/oauth/${P}/info/`, { qq_user: handle, ...v }), remember);
   if (!res) { sessionStorage.removeItem(PENDING); return; }
   expiredOrError(regForm, res);
 });
@@ -122,7 +127,7 @@ function showPending(data) {
   next = data.next || '/';
   remember = !!data.remember;
   sessionStorage.setItem(PENDING, handle);
-  $('#cb-nickname').textContent = data.nickname || 'QQ 用户';
+  $('#cb-nickname').textContent = data.nickname || `${NAME}用户`;
   fallbackAvatar($('#cb-avatar'));
   if (data.avatar) $('#cb-avatar').src = data.avatar;
   if (!regForm.elements.nickname.value) regForm.elements.nickname.value = data.nickname || '';
@@ -135,23 +140,23 @@ async function main() {
   const kept = sessionStorage.getItem(PENDING);
   if (!cb.code && !cb.error && kept) {
     // A reload in the middle of 已有账号 / 没有账号: ask whether it is still there.
-    const res = await api('GET', '/oauth/qq/info/?qq_user=' + encodeURIComponent(kept));
+    const res = await api('GET', `/oauth/${P}/info/?qq_user=` + encodeURIComponent(kept));
     if (res.ok && res.data.qq_user) { showPending(res.data); return; }
-    fail(res.data.error || 'qq_user_expired', res.data.message || 'QQ 登录信息已过期，请重新用 QQ 登录');
+    fail(res.data.error || `${P}_user_expired`, res.data.message || `${SP}登录信息已过期，请重新用${SP}登录`.trim());
     return;
   }
   if (cb.error || !cb.code) {
-    if (cb.error && cb.error !== 'no_code') { fail('qq_login_cancelled', 'QQ 登录已取消或没有完成授权。'); return; }
-    fail('oauth_state_invalid', '这个 QQ 登录链接已经用过或已失效（比如刷新了页面）。请重新发起 QQ 登录。');
+    if (cb.error && cb.error !== 'no_code') { fail(`${P}_login_cancelled`, `${SP}登录已取消或没有完成授权。`.trim()); return; }
+    fail('oauth_state_invalid', `这个${SP}登录链接已经用过或已失效（比如刷新了页面）。请重新发起${SP}登录。`);
     return;
   }
   // The session goes along: a link started in the user centre is finished only by it.
-  const res = await api('GET', `/oauth/qq/info/?code=${encodeURIComponent(cb.code)}&state=${encodeURIComponent(cb.state)}`, undefined, { auth: true });
+  const res = await api('GET', `/oauth/${P}/info/?code=${encodeURIComponent(cb.code)}&state=${encodeURIComponent(cb.state)}`, undefined, { auth: true });
   if (!res.ok) { fail(res.data.error, res.data.message); return; }
   next = res.data.next || '/';
   if (res.data.linked) {
     show('cb-loading');
-    $('#cb-loading-text').textContent = `已关联 QQ：${res.data.linked.nickname || 'QQ 用户'}，正在返回个人中心…`;
+    $('#cb-loading-text').textContent = `已关联${SP}：${res.data.linked.nickname || NAME + '用户'}，正在返回个人中心…`.replace(' ：', '：');
     location.replace(next && next !== '/' ? next : '/user');
     return;
   }

@@ -56,21 +56,25 @@ form.addEventListener('submit', async (ev) => {
   }
 });
 
-const qq = $('#qq-login');
-qq.addEventListener('click', async () => {
-  if (qq.getAttribute('aria-busy') === 'true') return;
-  qq.setAttribute('aria-busy', 'true');
-  // 记住我 counts for QQ too: the server keeps it with the login and gives the session 30 days.
-  const remember = form.elements.remember.checked ? '&remember=1' : '';
-  const res = await api('GET', '/oauth/qq/url/?next=' + encodeURIComponent(next || '/') + remember);
-  if (res.ok && res.data.url) {
-    location.href = res.data.url;
-    return;
-  }
-  qq.removeAttribute('aria-busy');
-  toast(res.data.message || 'QQ 登录暂时不可用，请稍后重试');
-});
+// The social buttons (QQ, and 微博 where the site has it) start that provider's login.
+for (const b of document.querySelectorAll('.social[data-provider]')) {
+  const p = b.dataset.provider;
+  const name = { qq: 'QQ ', weibo: '微博', wechat: '微信' }[p] || p;
+  b.addEventListener('click', async () => {
+    if (b.getAttribute('aria-busy') === 'true') return;
+    b.setAttribute('aria-busy', 'true');
+    // 记住我 counts here too: the server keeps it with the login and gives the session 30 days.
+    const remember = form.elements.remember.checked ? '&remember=1' : '';
+    const res = await api('GET', `/oauth/${p}/url/?next=` + encodeURIComponent(next || '/') + remember);
+    if (res.ok && res.data.url) {
+      location.href = res.data.url;
+      return;
+    }
+    b.removeAttribute('aria-busy');
+    toast(res.data.message || `${name}登录暂时不可用，请稍后重试`);
+  });
+}
 
 for (const b of document.querySelectorAll('[data-unavailable]')) {
-  b.addEventListener('click', () => toast(`${b.dataset.unavailable}登录暂未开放，请使用 QQ 或账号密码登录`));
+  b.addEventListener('click', () => toast(`${b.dataset.unavailable}登录暂未开放，请使用其他方式登录`));
 }

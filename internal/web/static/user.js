@@ -27,34 +27,40 @@ async function load() {
   if (u.avatar) $('#user-avatar').src = u.avatar;
   const list = $('#user-identities');
   list.textContent = '';
-  const qq = (u.identities || []).find((i) => i.provider === 'qq');
-  const li = document.createElement('li');
-  const img = document.createElement('img');
-  img.alt = '';
-  fallbackAvatar(img);
-  img.src = (qq && qq.avatar) || '/static/avatar.svg';
-  const text = document.createElement('span');
-  const action = document.createElement('button');
-  action.type = 'button';
-  action.className = 'btn btn-link';
-  if (qq) {
-    text.textContent = `QQ：${qq.nickname || 'QQ 用户'}（${new Date(qq.bound_at).toLocaleDateString('zh-CN')} 关联）`;
-    action.textContent = '解除绑定';
-    action.id = 'qq-unlink';
-    action.addEventListener('click', () => { $('#unlink-form').hidden = false; $('#unlink-password').focus(); });
-  } else {
-    text.textContent = 'QQ：未关联';
-    action.textContent = '绑定 QQ';
-    action.id = 'qq-link';
-    action.addEventListener('click', () => linkQQ(action));
-  }
-  li.append(img, text, action);
-  list.append(li);
-  for (const name of ['微信', '微博']) {
-    const o = document.createElement('li');
-    o.className = 'muted';
-    o.textContent = `${name}：暂未开放`;
-    list.append(o);
+  // One row per provider: the ones this site offers can be linked and unlinked.
+  const on = (document.body.dataset.providers || 'qq').split(' ').filter(Boolean);
+  for (const p of ['qq', 'wechat', 'weibo']) {
+    const name = PROVIDERS[p];
+    if (!on.includes(p)) {
+      const o = document.createElement('li');
+      o.className = 'muted';
+      o.textContent = `${name}：暂未开放`;
+      list.append(o);
+      continue;
+    }
+    const id = (u.identities || []).find((i) => i.provider === p);
+    const li = document.createElement('li');
+    const img = document.createElement('img');
+    img.alt = '';
+    fallbackAvatar(img);
+    img.src = (id && id.avatar) || '/static/avatar.svg';
+    const text = document.createElement('span');
+    const action = document.createElement('button');
+    action.type = 'button';
+    action.className = 'btn btn-link';
+    if (id) {
+      text.textContent = `${name}：${id.nickname || name + '用户'}（${new Date(id.bound_at).toLocaleDateString('zh-CN')} 关联）`;
+      action.textContent = '解除绑定';
+      action.id = `${p}-unlink`;
+      action.addEventListener('click', () => openUnlink(p));
+    } else {
+      text.textContent = `${name}：未关联`;
+      action.textContent = `绑定${spaced(name)}`.trimEnd();
+      action.id = `${p}-link`;
+      action.addEventListener('click', () => link(p, action));
+    }
+    li.append(img, text, action);
+    list.append(li);
   }
   $('#user-profile').hidden = false;
   scheduleRefresh();
@@ -187,13 +193,27 @@ pwForm.addEventListener('submit', async (ev) => {
   toast('密码已修改，其他设备上的登录已退出');
 });
 
-async function linkQQ(btn) {
-  setBusy(btn, true, '正在前往 QQ…');
-  const res = await api('GET', '/oauth/qq/url/?intent=link&next=/user', undefined, { auth: true });
+const PROVIDERS = { qq: 'QQ', wechat: '微信', weibo: '微博' };
+// spaced puts a space before a Latin name in a Chinese sentence: 绑定 QQ, 绑定微博.
+const spaced = (name) => (/^[\x00-\x7f]/.test(name) ? ` ${name} ` : name);
+
+async function link(p, btn) {
+  const name = PROVIDERS[p];
+  setBusy(btn, true, `正在前往${spaced(name)}…`.replace(' …', '…'));
+  const res = await api('GET', `/oauth/${p}/url/?intent=link&next=/user`, undefined, { auth: true });
   if (res.ok && res.data.url) { location.href = res.data.url; return; }
   setBusy(btn, false);
   if (res.status === 401) { toLogin(); return; }
-  toast(res.data.message || 'QQ 暂时不可用，请稍后重试');
+  toast(res.data.message || `${spaced(name)}暂时不可用，请稍后重试`.trim());
+}
+
+// unlinking is the provider whose 解除绑定 opened the password form.
+let unlinking = 'qq';
+function openUnlink(p) {
+  unlinking = p;
+  $('#unlink-label').textContent = `输入密码以解除${spaced(PROVIDERS[p])}关联`;
+  $('#unlink-form').hidden = false;
+  $('#unlink-password').focus();
 }
 
 const unlinkForm = $('#unlink-form');
@@ -205,13 +225,13 @@ unlinkForm.addEventListener('submit', async (ev) => {
   if (!password) { fieldError(unlinkForm, 'password', '请输入当前密码').focus(); return; }
   const btn = $('#unlink-submit');
   setBusy(btn, true, '解除中…');
-  const res = await api('DELETE', '/oauth/qq/', { password }, { auth: true });
+  const res = await api('DELETE', `/oauth/${unlinking}/`, { password }, { auth: true });
   setBusy(btn, false);
   if (res.status === 401 && res.data.error === 'not_authenticated') { toLogin(); return; }
   if (!res.ok) { showApiError(unlinkForm, res); return; }
   unlinkForm.reset();
   unlinkForm.hidden = true;
-  toast('已解除 QQ 关联');
+  toast(`已解除${spaced(PROVIDERS[unlinking])}关联`);
   load();
 });
 

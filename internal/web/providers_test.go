@@ -1,0 +1,216 @@
+package web_test
+
+import (
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/weiboemu"
+)
+
+// provider is what the table tests need of a login provider and its emulator.
+type provider struct {
+	name string
+	// newUser adds a person to the emulator, never seen by the site: a first-time login.
+	newUser func(e *env) string
+	// approve lets the emulator approve the authorize URL u as user and returns the
+	// callback's query.
+	approve func(b *browser, u, user string) url.Values
+	// fault makes the emulator's token endpoint fail once: kind error (with a code that
+	// means "code invalid"), http500 or timeout.
+	fault func(e *env, kind string)
+	// codeInvalid is the provider's error code that a used or unknown code earns.
+	codeInvalid int
+}
+
+var providers = []provider{
+	{
+		name:    "qq",
+		newUser: func(e *env) string { return e.emu.AddUser("").UIN },
+		approve: func(b *browser, u, user string) url.Values { return b.qqApprove(u, user) },
+		fault: func(e *env, kind string) {
+			e.emu.InjectFault(qqemu.Fault{Endpoint: "token", Kind: kind, Code: 100019, Times: 1})
+		},
+	},
+	{
+		name:    "weibo",
+		newUser: func(e *env) string { return e.wb.AddUser("").UID },
+		approve: func(b *browser, u, user string) url.Values {
+			b.e.t.Helper()
+			resp, err := b.c.Get(u + "&weiboemu_user=" + user)
+			if err != nil {
+				b.e.t.Fatal(err)
+			}
+			resp.Body.Close()
+			cb, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil || cb.Query().Get("code") == "" {
+				b.e.t.Fatalf("weibo emulator authorize: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			return cb.Query()
+		},
+		fault: func(e *env, kind string) {
+			e.wb.InjectFault(weiboemu.Fault{Endpoint: "token", Kind: kind, Code: 21325, Times: 1})
+		},
+	},
+}
+
+// start asks for p's authorize URL (with the query extra) and lets the emulator approve
+// as user.
+func (p provider) start(b *browser, extra, user string) url.Values {
+	b.e.t.Helper()
+	r := b.do("GET", "/oauth/"+p.name+"/url/?next=/articles"+extra, nil)
+	if r.status != 200 || r.str("url") == "" {
+		b.e.t.Fatalf("GET /oauth/%s/url/ = %d %s", p.name, r.status, r.raw)
+	}
+	return p.approve(b, r.str("url"), user)
+}
+
+func (p provider) callback(b *browser, q url.Values) response {
+	return b.do("GET", "/oauth/"+p.name+"/info/?code="+url.QueryEscape(q.Get("code"))+"&state="+url.QueryEscape(q.Get("state")), nil)
+}
+
+func (p provider) info() string { return "/oauth/" + p.name + "/info/" }
+
+// TestProviderFlows runs the QQ scenarios for every provider: first time → 没有账号,
+// returning, first time → 已有账号, link and unlink from the user centre, and the errors
+// under each provider's own codes.
+func TestProviderFlows(t *testing.T) {
+	for _, p := range providers {
+		t.Run(p.name, func(t *testing.T) {
+			e := newEnv(t, func(o *envOptions) { o.noLimits = true })
+			person := p.newUser(e)
+
+			// First time → 没有账号: register with an SMS code, bound in one go.
+			b := e.browser()
+			pending := p.callback(b, p.start(b, "", person))
+			if pending.status != 200 || pending.str("qq_user") == "" || pending.str("next") != "/articles" {
+				t.Fatalf("first time = %d %s; want a pending identity", pending.status, pending.raw)
+			}
+			mobile := newMobile()
+			reg := b.do("POST", p.info(), map[string]any{"qq_user": pending.str("qq_user"), "nickname": "新" + p.name + "读者",
+				"mobile": mobile, "sms_code": b.smsCode(mobile), "password": "a long passphrase"})
+			wantStatus(t, "register", reg, 201, "")
+			me := b.auth(reg.str("token")).do("GET", "/users/me/", nil)
+			ids, _ := me.body["identities"].([]any)
+			if len(ids) != 1 || ids[0].(map[string]any)["provider"] != p.name {
+				t.Fatalf("/users/me/ identities = %v; want one %s identity", me.body["identities"], p.name)
+			}
+
+			// Returning: logged in as that account, nothing new created.
+			users, idents := e.counts()
+			b2 := e.browser()
+			back := p.callback(b2, p.start(b2, "", person))
+			wantStatus(t, "returning", back, 200, "")
+			if back.str("token") == "" || back.str("username") != me.str("username") {
+				t.Fatalf("returning = %s; want %s logged in", back.raw, me.str("username"))
+			}
+			if u2, i2 := e.counts(); u2 != users || i2 != idents {
+				t.Errorf("a returning login created rows: %d/%d users, %d/%d identities", u2, users, i2, idents)
+			}
+
+			// The same callback again: the state was used up.
+			q := p.start(b2, "", person)
+			wantStatus(t, "first use", p.callback(b2, q), 200, "")
+			wantStatus(t, "replayed callback", p.callback(b2, q), 400, "oauth_state_invalid")
+
+			// First time → 已有账号, and the pending handle is this browser's only.
+			owner := e.user("correct horse battery")
+			other := p.newUser(e)
+			b3 := e.browser()
+			pend := p.callback(b3, p.start(b3, "", other))
+			thief := e.browser()
+			wantStatus(t, "pending handle from another browser",
+				thief.do("PUT", p.info(), map[string]any{"qq_user": pend.str("qq_user"), "account": owner.Username, "password": "correct horse battery"}),
+				410, p.name+"_user_expired")
+			bound := b3.do("PUT", p.info(), map[string]any{"qq_user": pend.str("qq_user"), "account": owner.Username, "password": "correct horse battery"})
+			wantStatus(t, "bind to an existing account", bound, 200, "")
+			if bound.str("username") != owner.Username {
+				t.Errorf("bound to %q; want %q", bound.str("username"), owner.Username)
+			}
+
+			// The same identity cannot be linked to a second account from the user centre.
+			second := e.user("correct horse battery")
+			b4 := e.browser()
+			tok4 := b4.do("POST", "/users/login/", map[string]any{"account": second.Username, "password": "correct horse battery"}).str("token")
+			r := b4.auth(tok4).do("GET", "/oauth/"+p.name+"/url/?intent=link&next=/user", nil)
+			q4 := p.approve(b4, r.str("url"), other)
+			wantStatus(t, "link an identity bound elsewhere", b4.auth(tok4).do("GET", p.info()+"?code="+url.QueryEscape(q4.Get("code"))+"&state="+url.QueryEscape(q4.Get("state")), nil),
+				409, p.name+"_already_bound")
+
+			// Link a new one, then unlink it with the password.
+			fresh := p.newUser(e)
+			r = b4.auth(tok4).do("GET", "/oauth/"+p.name+"/url/?intent=link&next=/user", nil)
+			q4 = p.approve(b4, r.str("url"), fresh)
+			linked := b4.auth(tok4).do("GET", p.info()+"?code="+url.QueryEscape(q4.Get("code"))+"&state="+url.QueryEscape(q4.Get("state")), nil)
+			wantStatus(t, "link", linked, 200, "")
+			if l, _ := linked.body["linked"].(map[string]any); l == nil || l["provider"] != p.name {
+				t.Fatalf("link = %s", linked.raw)
+			}
+			wantStatus(t, "unlink with a wrong password", b4.auth(tok4).do("DELETE", "/oauth/"+p.name+"/", map[string]any{"password": "wrong password here"}), 401, "invalid_credentials")
+			wantStatus(t, "unlink", b4.auth(tok4).do("DELETE", "/oauth/"+p.name+"/", map[string]any{"password": "correct horse battery"}), 204, "")
+			wantStatus(t, "unlink again", b4.auth(tok4).do("DELETE", "/oauth/"+p.name+"/", map[string]any{"password": "correct horse battery"}), 404, p.name+"_not_linked")
+			// Unlinked, the identity is a first-time one again.
+			b5 := e.browser()
+			if again := p.callback(b5, p.start(b5, "", fresh)); again.status != 200 || again.str("qq_user") == "" {
+				t.Errorf("after unlink = %d %s; want a pending identity", again.status, again.raw)
+			}
+			// Weibo: every login asked get_token_info whose token it was (docs/weibo.md §12).
+			if p.name == "weibo" && (e.wb.Calls("token_info") != e.wb.Calls("token") || e.wb.Calls("token") != 7) {
+				t.Errorf("weibo: %d token calls, %d get_token_info calls; want 7 each: one a login that reached Weibo (the replay never does)", e.wb.Calls("token"), e.wb.Calls("token_info"))
+			}
+		})
+	}
+}
+
+// TestProviderFailures: a provider's errors and timeouts answer 502/504 under the
+// provider's own codes, and create nothing; concurrent registrations with one pending
+// identity make one account.
+func TestProviderFailures(t *testing.T) {
+	for _, p := range providers {
+		t.Run(p.name, func(t *testing.T) {
+			e := newEnv(t, func(o *envOptions) { o.noLimits = true; o.qqTimeout = 300e6 })
+			for _, c := range []struct {
+				kind   string
+				status int
+				code   string
+			}{
+				{"error", 502, p.name + "_code_invalid"},
+				{"http500", 502, p.name + "_unavailable"},
+				{"timeout", 504, p.name + "_timeout"},
+			} {
+				users, idents := e.counts()
+				b := e.browser()
+				q := p.start(b, "", p.newUser(e))
+				p.fault(e, c.kind)
+				wantStatus(t, c.kind, p.callback(b, q), c.status, c.code)
+				if u2, i2 := e.counts(); u2 != users || i2 != idents {
+					t.Errorf("%s created rows", c.kind)
+				}
+			}
+
+			b := e.browser()
+			pend := p.callback(b, p.start(b, "", p.newUser(e)))
+			mobiles := []string{newMobile(), newMobile(), newMobile(), newMobile()}
+			codes := make([]string, len(mobiles))
+			for i, m := range mobiles {
+				codes[i] = b.smsCode(m)
+			}
+			var mu sync.Mutex
+			created := 0
+			concurrently(len(mobiles), func(i int) response {
+				r := b.do("POST", p.info(), map[string]any{"qq_user": pend.str("qq_user"), "nickname": "并发" + p.name + string(rune('a'+i)),
+					"mobile": mobiles[i], "sms_code": codes[i], "password": "a long passphrase"})
+				if r.status == 201 {
+					mu.Lock()
+					created++
+					mu.Unlock()
+				}
+				return r
+			})
+			if created != 1 {
+				t.Errorf("%d registrations with one pending identity succeeded; want 1", created)
+			}
+		})
+	}
+}
