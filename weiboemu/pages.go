@@ -50,6 +50,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, p("response_type")); msg != "" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", pageCSP)
 		w.WriteHeader(http.StatusBadRequest)
 		_ = errorPage.Execute(w, msg)
 		return
@@ -74,6 +75,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	_ = authorizePage.Execute(w, map[string]any{
 		"App": app.Name, "ClientID": clientID, "Redirect": redirect, "State": state, "Users": users,
 		"Mobile": p("display") == "mobile", "Display": p("display"),
@@ -86,6 +88,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, ""); msg != "" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", pageCSP)
 		w.WriteHeader(http.StatusBadRequest)
 		_ = errorPage.Execute(w, msg)
 		return
@@ -111,6 +114,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, ""); msg != "" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", pageCSP)
 		w.WriteHeader(http.StatusBadRequest)
 		_ = errorPage.Execute(w, msg)
 		return
@@ -121,6 +125,10 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, join(redirect, q), http.StatusFound)
 }
+
+// pageCSP lets the emulator's pages use their inline styles and their avatars, and
+// nothing else, even when the site mounting the emulator sets a stricter policy.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 
 var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -138,3 +138,20 @@ func ProviderErrors() []*Error {
 	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
 	return out
 }
+
+// providerOr is provider, or qq for records from before providers.
+func providerOr(provider string) string {
+	if provider == "" {
+		return ProviderQQ
+	}
+	return provider
+}
+
+// providerEvent names a login-provider audit event for provider: qq_bind for QQ (and for
+// records from before providers), weibo_bind for Weibo.
+func providerEvent(provider, event string) string {
+	if p := providerOr(provider); p != ProviderQQ {
+		return p + strings.TrimPrefix(event, ProviderQQ)
+	}
+	return event
+}

@@ -175,7 +175,7 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 		id.AccessToken, id.RefreshToken, id.TokenExpiresAt = s.sealTokens(p.Name(), id.OpenID, ext.AccessToken, ext.RefreshToken, ext.ExpiresIn)
 		id.UpdatedAt = s.now()
 		s.journal.add(journalItem{identity: &id})
-		s.audit(u.ID, EventQQLogin, cb.Client, "")
+		s.audit(u.ID, providerEvent(p.Name(), EventQQLogin), cb.Client, "")
 		s.obs.QQStep(StepReturning)
 		l, err := s.issue(ctx, u, issueInput{Remember: st.Remember, Method: p.Name(), Client: cb.Client, Next: st.Next})
 		if err != nil {
@@ -400,7 +400,7 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		}
 		return Login{}, err
 	}
-	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID), s.event(u.ID, EventQQBind, in.Client, "existing account")); err != nil {
+	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID), s.event(u.ID, providerEvent(rec.Provider, EventQQBind), in.Client, "existing account")); err != nil {
 		s.obs.QQStep(StepBindFailed)
 		if errors.Is(err, ErrAccountHasQQ) || IsUnavailable(err) {
 			s.giveBack(ctx, in.Handle, rec) // another account may still be bound
@@ -445,7 +445,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	}
 	created, err := s.createWithRetry(u, func(u User) (User, error) {
 		c, _, err := s.store.CreateUserWithIdentity(ctx, u, s.identityFrom(rec, 0),
-			s.event(0, EventRegister, in.Client, "with qq"), s.event(0, EventQQBind, in.Client, "new account"))
+			s.event(0, EventRegister, in.Client, "with "+providerOr(rec.Provider)), s.event(0, providerEvent(rec.Provider, EventQQBind), in.Client, "new account"))
 		return c, err
 	})
 	if err != nil {
@@ -475,7 +475,7 @@ func (s *Service) linkIdentity(ctx context.Context, sess Session, st stateRecord
 	nick, avatar := s.profile(ctx, p, ext)
 	rec := pendingRecord{Provider: p.Name(), AppID: p.AppID(), OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
 		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn}
-	bound, err := s.store.BindIdentity(ctx, s.identityFrom(rec, sess.User.ID), s.event(sess.User.ID, EventQQBind, cl, "from the user centre"))
+	bound, err := s.store.BindIdentity(ctx, s.identityFrom(rec, sess.User.ID), s.event(sess.User.ID, providerEvent(rec.Provider, EventQQBind), cl, "from the user centre"))
 	if err != nil {
 		return QQResult{}, err
 	}
@@ -501,7 +501,7 @@ func (s *Service) Unlink(ctx context.Context, provider string, sess Session, pw 
 	if _, err := s.checkOwnPassword(ctx, sess, pw, cl); err != nil {
 		return err
 	}
-	n, err := s.store.DeleteIdentity(ctx, sess.User.ID, provider, s.event(sess.User.ID, EventQQUnbind, cl, provider))
+	n, err := s.store.DeleteIdentity(ctx, sess.User.ID, provider, s.event(sess.User.ID, providerEvent(provider, EventQQUnbind), cl, provider))
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/renran/accounts/internal/bench"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/weiboemu"
 )
 
 const usage = `usage: renran [command]
@@ -33,6 +34,7 @@ commands:
   doctor        check the configuration (database, Redis, QQ, captcha, SMS) and exit;
                 non-zero when a check fails; --json for scripts
   qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
+  weibo-emulator run the Weibo OAuth2 emulator on its own (renran weibo-emulator -h)
   bench         drive a service through the load scenarios and report flows/s, latency and
                 memory beside reference handlers (renran bench -h)
   import-django bring the users and QQ bindings of a Django Renran site over, keeping
@@ -73,6 +75,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDoctor(ctx, *asJSON, getenv, stdout)
 	case "qq-emulator":
 		return runEmulator(ctx, args, getenv, stdout, stderr)
+	case "weibo-emulator":
+		return runWeiboEmulator(ctx, args, stdout)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout)
 	case "import-django":
@@ -307,5 +311,34 @@ func runEmulator(ctx context.Context, args []string, getenv func(string) string,
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "qq-emulator: listening on http://%s, app %s, redirect URIs %s\n", ln.Addr(), *appID, *redirects)
+	return serveUntilDone(ctx, srv, ln, func() {})
+}
+
+// runWeiboEmulator is `renran weibo-emulator`: the Weibo emulator as its own process.
+func runWeiboEmulator(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("renran weibo-emulator", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8002", "listen address")
+	public := fs.String("public-url", "", "URL browsers reach the emulator at (default http://<addr>)")
+	key := fs.String("app-key", config.DevWeiboAppKey, "the test app's key (client_id)")
+	secret := fs.String("app-secret", config.DevWeiboAppSecret, "the test app's secret")
+	redirects := fs.String("redirect-uri", "http://127.0.0.1:8000/oauth/weibo/callback", "registered redirect URIs, comma-separated (exact match)")
+	latency := fs.Duration("latency", 0, "added before every API answer, e.g. 50ms")
+	if help, err := parseFlags(fs, args, stdout, "runs the Weibo OAuth2 emulator on its own (point RENRAN_WEIBO_BASE_URL at it)"); help || err != nil {
+		return err
+	}
+	pub := *public
+	if pub == "" {
+		pub = "http://" + *addr
+	}
+	emu := weiboemu.New(weiboemu.Config{
+		Apps:      []weiboemu.App{{AppKey: *key, AppSecret: *secret, Name: "荏苒资讯（开发）", RedirectURIs: strings.Split(*redirects, ",")}},
+		PublicURL: strings.TrimRight(pub, "/"), Latency: *latency,
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "weibo-emulator: listening on http://%s, app %s, redirect URIs %s\n", ln.Addr(), *key, *redirects)
 	return serveUntilDone(ctx, srv, ln, func() {})
 }

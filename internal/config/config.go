@@ -112,12 +112,12 @@ type Config struct {
 	QQAppKey          string
 	QQRedirectURL     string
 	QQBaseURL         string
-	QQEmulator        bool      // serve the built-in emulator under /_dev/qq/ and point the client at it
-	WeiboAppKey       string    // "": Weibo login is off
+	QQEmulator        bool   // serve the built-in emulator under /_dev/qq/ and point the client at it
+	WeiboAppKey       string // "": Weibo login is off
 	WeiboAppSecret    string
 	WeiboRedirectURL  string
 	WeiboBaseURL      string
-	WeiboEmulator     bool // serve the built-in Weibo emulator under /_dev/weibo/
+	WeiboEmulator     bool      // serve the built-in Weibo emulator under /_dev/weibo/
 	Captcha           string    // tencent, dev, off
 	CaptchaPolicy     [3]string // login, bind, sms: always or after-failures
 	CaptchaAppID      string

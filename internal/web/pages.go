@@ -27,10 +27,10 @@ type pageData struct {
 	Provider, ProviderName string
 	Spaced                 string // the name as it sits in a Chinese sentence: " QQ ", "微博"
 	// On are the login providers this site offers (qq, weibo): the others' icons say 暂未开放.
-	On map[string]bool
-	Script                 string // the page's module under /static/
-	Dev                    bool
-	Captcha                CaptchaPage
+	On      map[string]bool
+	Script  string // the page's module under /static/
+	Dev     bool
+	Captcha CaptchaPage
 }
 
 // pageCSP allows our own scripts, styles and images only, plus QQ's avatar hosts over

@@ -27,7 +27,9 @@ func (p *Provider) Name() string { return account.ProviderWeibo }
 func (p *Provider) AppID() string { return p.c.AppKey() }
 
 // AuthorizeURL implements account.Provider; phones get display=mobile.
-func (p *Provider) AuthorizeURL(state string, mobile bool) string { return p.c.AuthorizeURL(state, mobile) }
+func (p *Provider) AuthorizeURL(state string, mobile bool) string {
+	return p.c.AuthorizeURL(state, mobile)
+}
 
 // Identify exchanges the code, then asks get_token_info whose token it is: Weibo's doc
 // warns against trusting the uid of the token answer alone, and the app key must be ours.
