@@ -125,6 +125,9 @@ type Store interface {
 	UserByLogin(ctx context.Context, kind LoginKind, value string) (User, error)
 	// IdentityByOpenID returns a bound identity and its user in one read.
 	IdentityByOpenID(ctx context.Context, provider, appID, openID string) (Identity, User, error)
+	// IdentityByUnionID returns the oldest identity of provider with unionID (the same person
+	// through another of the provider's apps) and its user.
+	IdentityByUnionID(ctx context.Context, provider, unionID string) (Identity, User, error)
 	IdentitiesByUser(ctx context.Context, userID int64) ([]Identity, error)
 	// The writes that change an account take the audit events that record the change and
 	// write them in the same transaction (an event without a user id gets the user's).

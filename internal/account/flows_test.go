@@ -69,13 +69,13 @@ type fakeProvider struct{}
 
 func (fakeProvider) Name() string  { return "fake" }
 func (fakeProvider) AppID() string { return "app" }
-func (fakeProvider) AuthorizeURL(state string, _ bool) string {
-	return "https://fake.example/authorize?state=" + state
+func (fakeProvider) AuthorizeURL(state string, _ account.Browser) (string, string) {
+	return "https://fake.example/authorize?state=" + state, "app"
 }
 func (fakeProvider) Profile(context.Context, account.External) (string, string, error) {
 	return "假用户", "", nil
 }
-func (fakeProvider) Identify(_ context.Context, code string) (account.External, error) {
+func (fakeProvider) Identify(_ context.Context, _, code string) (account.External, error) {
 	return account.External{Subject: code, AccessToken: "at-" + code}, nil
 }
 

@@ -13,16 +13,27 @@ import (
 // (internal/provider/qq) and is registered in app.Build.
 type Provider interface {
 	Name() string  // "qq": stored with each identity
-	AppID() string // the app the subjects belong to (an openid is per app)
-	AuthorizeURL(state string, mobile bool) string
-	// Identify exchanges a callback's code for the external identity and its tokens.
-	Identify(ctx context.Context, code string) (External, error)
+	AppID() string // the app the subjects belong to (an openid is per app), by default
+	// AuthorizeURL is where to send the browser, and the app it logs in to: a provider with
+	// several apps (WeChat: the website app, and the official account inside WeChat's own
+	// browser) picks one from the browser. The app is kept with the state.
+	AuthorizeURL(state string, b Browser) (url, app string)
+	// Identify exchanges a callback's code, issued to app, for the external identity and
+	// its tokens.
+	Identify(ctx context.Context, app, code string) (External, error)
 	// Profile fetches nickname and avatar; a failure only means an empty form to fill.
 	Profile(ctx context.Context, ext External) (nickname, avatar string, err error)
 }
 
+// Browser is what a provider may consider of the browser starting a login.
+type Browser struct {
+	Mobile    bool   // a phone: the provider's mobile page
+	UserAgent string // e.g. WeChat's own browser says MicroMessenger
+}
+
 // External is an identity at a provider, as Identify returns it.
 type External struct {
+	AppID        string // the app the subject belongs to; empty: the provider's AppID()
 	Subject      string // the provider's user id for this app (QQ: the openid)
 	UnionID      string // across the provider's apps, when granted
 	AccessToken  string
@@ -139,18 +150,10 @@ func ProviderErrors() []*Error {
 	return out
 }
 
-// providerOr is provider, or qq for records from before providers.
-func providerOr(provider string) string {
-	if provider == "" {
-		return ProviderQQ
-	}
-	return provider
-}
-
 // providerEvent names a login-provider audit event for provider: qq_bind for QQ (and for
 // records from before providers), weibo_bind for Weibo.
 func providerEvent(provider, event string) string {
-	if p := providerOr(provider); p != ProviderQQ {
+	if p := orQQ(provider); p != ProviderQQ {
 		return p + strings.TrimPrefix(event, ProviderQQ)
 	}
 	return event

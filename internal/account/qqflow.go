@@ -20,6 +20,7 @@ type QQStart struct {
 
 type stateRecord struct {
 	Provider string `json:"provider,omitempty"` // "" in states minted before providers: qq
+	App      string `json:"app,omitempty"`      // the provider's app the code will come from; "": its default
 	Next     string `json:"next"`
 	// A link intent: the logged-in user (id and creation time) the QQ identity is for.
 	Link        int64 `json:"link,omitempty"`
@@ -58,12 +59,16 @@ func (s *Service) begin(ctx context.Context, st stateRecord, mobile bool, cl Cli
 	next := SafeNext(st.Next)
 	st.Next = next
 	state := randomToken(32)
+	u, app := p.AuthorizeURL(state, Browser{Mobile: mobile, UserAgent: cl.UserAgent})
+	if app != p.AppID() {
+		st.App = app
+	}
 	rec, _ := json.Marshal(st)
 	if err := s.kv.Set(ctx, s.keys.qqState(state), rec, StateTTL); err != nil {
 		return QQStart{}, fmt.Errorf("account: store state: %w", err)
 	}
 	s.obs.QQStep(StepAuthorize)
-	return QQStart{URL: p.AuthorizeURL(state, mobile), State: state, Next: next}, nil
+	return QQStart{URL: u, State: state, Next: next}, nil
 }
 
 // QQCallback is what the callback page forwards: QQ's code and state, and the state the
@@ -156,11 +161,15 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 		return QQResult{}, ErrQQCancelled
 	}
 
-	ext, err := p.Identify(ctx, cb.Code)
+	appID := p.AppID()
+	if st.App != "" {
+		appID = st.App
+	}
+	ext, err := p.Identify(ctx, appID, cb.Code)
 	if err != nil {
 		return QQResult{}, s.providerErr(p, "identify", err)
 	}
-	appID := p.AppID()
+	ext.AppID = appID
 
 	if st.Link != 0 {
 		return s.linkIdentity(ctx, *cb.Session, st, p, ext, cb.Client)
@@ -185,6 +194,9 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 	case !errors.Is(err, ErrNoRows):
 		return QQResult{}, fmt.Errorf("account: look up identity: %w", err)
 	}
+	if r, ok, err := s.sameUnionID(ctx, p, ext, st, cb.Client); ok || err != nil {
+		return r, err
+	}
 
 	// A first-time user: the profile only prefills the form, so a failure is no reason to
 	// stop the login (docs/qq-connect.md §11.11).
@@ -201,6 +213,59 @@ func (s *Service) Finish(ctx context.Context, provider string, cb QQCallback) (Q
 	}
 	s.obs.QQStep(StepPending)
 	return QQResult{Pending: &pend}, nil
+}
+
+// sameUnionID logs in a person new to this app whom another app of the same provider knows
+// by the same unionid (WeChat: the website app, then the official account inside WeChat):
+// the new openid is bound to that account as an identity of its own, and the login is a
+// returning one. Without a unionid, openids of different apps are different people, and
+// nothing is guessed (ok false).
+func (s *Service) sameUnionID(ctx context.Context, p Provider, ext External, st stateRecord, cl Client) (QQResult, bool, error) {
+	if ext.UnionID == "" {
+		return QQResult{}, false, nil
+	}
+	known, u, err := s.store.IdentityByUnionID(ctx, p.Name(), ext.UnionID)
+	switch {
+	case errors.Is(err, ErrNoRows):
+		return QQResult{}, false, nil
+	case err != nil:
+		return QQResult{}, false, fmt.Errorf("account: look up unionid: %w", err)
+	case u.Disabled:
+		s.audit(u.ID, EventLoginFailed, cl, p.Name()+": disabled account")
+		return QQResult{}, true, ErrInvalidCredentials
+	}
+	rec := pendingRecord{Provider: p.Name(), AppID: ext.AppID, OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: known.Nickname,
+		Avatar: known.Avatar, Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn}
+	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID),
+		s.event(u.ID, providerEvent(p.Name(), EventQQBind), cl, "same person in app "+known.AppID+" (unionid)")); err != nil {
+		return QQResult{}, true, err
+	}
+	s.audit(u.ID, providerEvent(p.Name(), EventQQLogin), cl, "")
+	s.obs.QQStep(StepReturning)
+	l, err := s.issue(ctx, u, issueInput{Remember: st.Remember, Method: p.Name(), Client: cl, Next: st.Next})
+	if err != nil {
+		return QQResult{}, true, err
+	}
+	return QQResult{Login: &l}, true, nil
+}
+
+// otherPerson refuses to give user a second identity of provider that is not the same
+// person: the same app (the database refuses it too), or another app unless both carry the
+// same unionid. ErrAccountHasQQ (account_has_<provider>).
+func (s *Service) otherPerson(ctx context.Context, userID int64, provider, appID, unionID string) error {
+	ids, err := s.store.IdentitiesByUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("account: load identities: %w", err)
+	}
+	for _, id := range ids {
+		if id.Provider != provider {
+			continue
+		}
+		if id.AppID == appID || unionID == "" || id.UnionID != unionID {
+			return ErrAccountHasQQ
+		}
+	}
+	return nil
 }
 
 // orQQ reads a provider name from a record made before there were providers.
@@ -400,6 +465,11 @@ func (s *Service) BindExisting(ctx context.Context, in BindInput) (Login, error)
 		}
 		return Login{}, err
 	}
+	if err := s.otherPerson(ctx, u.ID, orQQ(rec.Provider), rec.AppID, rec.UnionID); err != nil {
+		s.obs.QQStep(StepBindFailed)
+		s.giveBack(ctx, in.Handle, rec) // another account may still be bound
+		return Login{}, err
+	}
 	if _, err := s.store.BindIdentity(ctx, s.identityFrom(rec, u.ID), s.event(u.ID, providerEvent(rec.Provider, EventQQBind), in.Client, "existing account")); err != nil {
 		s.obs.QQStep(StepBindFailed)
 		if errors.Is(err, ErrAccountHasQQ) || IsUnavailable(err) {
@@ -445,7 +515,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 	}
 	created, err := s.createWithRetry(u, func(u User) (User, error) {
 		c, _, err := s.store.CreateUserWithIdentity(ctx, u, s.identityFrom(rec, 0),
-			s.event(0, EventRegister, in.Client, "with "+providerOr(rec.Provider)), s.event(0, providerEvent(rec.Provider, EventQQBind), in.Client, "new account"))
+			s.event(0, EventRegister, in.Client, "with "+orQQ(rec.Provider)), s.event(0, providerEvent(rec.Provider, EventQQBind), in.Client, "new account"))
 		return c, err
 	})
 	if err != nil {
@@ -463,7 +533,7 @@ func (s *Service) RegisterWithQQ(ctx context.Context, in RegisterQQInput) (Login
 // when it is another account's, 409 account_has_qq when the user already has a QQ; the
 // same identity linked again is simply reported.
 func (s *Service) linkIdentity(ctx context.Context, sess Session, st stateRecord, p Provider, ext External, cl Client) (QQResult, error) {
-	id, u, err := s.store.IdentityByOpenID(ctx, p.Name(), p.AppID(), ext.Subject)
+	id, u, err := s.store.IdentityByOpenID(ctx, p.Name(), ext.AppID, ext.Subject)
 	switch {
 	case err == nil && u.ID == sess.User.ID:
 		return QQResult{Linked: &Linked{Identity: id, Next: st.Next}}, nil
@@ -472,8 +542,16 @@ func (s *Service) linkIdentity(ctx context.Context, sess Session, st stateRecord
 	case !errors.Is(err, ErrNoRows):
 		return QQResult{}, fmt.Errorf("account: look up identity: %w", err)
 	}
+	if ext.UnionID != "" { // the same person through another app, bound to someone else
+		if _, other, err := s.store.IdentityByUnionID(ctx, p.Name(), ext.UnionID); err == nil && other.ID != sess.User.ID {
+			return QQResult{}, ErrQQBound
+		}
+	}
+	if err := s.otherPerson(ctx, sess.User.ID, p.Name(), ext.AppID, ext.UnionID); err != nil {
+		return QQResult{}, err
+	}
 	nick, avatar := s.profile(ctx, p, ext)
-	rec := pendingRecord{Provider: p.Name(), AppID: p.AppID(), OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
+	rec := pendingRecord{Provider: p.Name(), AppID: ext.AppID, OpenID: ext.Subject, UnionID: ext.UnionID, Nickname: nick, Avatar: avatar,
 		Access: ext.AccessToken, Refresh: ext.RefreshToken, ExpiresIn: ext.ExpiresIn}
 	bound, err := s.store.BindIdentity(ctx, s.identityFrom(rec, sess.User.ID), s.event(sess.User.ID, providerEvent(rec.Provider, EventQQBind), cl, "from the user centre"))
 	if err != nil {

@@ -60,6 +60,28 @@ func (db *DB) IdentityByOpenID(ctx context.Context, provider, appID, openID stri
 	return id, u, nil
 }
 
+const qIdentityByUnionID = `SELECT ` + identityColumns + `, ` + userColumnsU + `
+		FROM oauth_identities i JOIN users u ON u.id = i.user_id
+		WHERE i.provider = ? AND i.unionid = ? ORDER BY i.id LIMIT 1`
+
+// IdentityByUnionID returns the oldest identity of provider with unionID and its user: the
+// same person through another of the provider's apps (WeChat's website app and official
+// account). Only asked when a login brings a unionid that no openid of its app matches.
+func (db *DB) IdentityByUnionID(ctx context.Context, provider, unionID string) (account.Identity, account.User, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	var id account.Identity
+	var u account.User
+	idest, ifinish := identityDest(&id)
+	udest, ufinish := userDest(&u)
+	if err := db.r.QueryRowContext(ctx, db.sql(qIdentityByUnionID), provider, unionID).Scan(append(idest, udest...)...); err != nil {
+		return account.Identity{}, account.User{}, db.fail("identity by unionid", err)
+	}
+	ifinish()
+	ufinish()
+	return id, u, nil
+}
+
 // IdentitiesByUser lists a user's bound identities.
 func (db *DB) IdentitiesByUser(ctx context.Context, userID int64) ([]account.Identity, error) {
 	ctx, cancel := db.op(ctx)

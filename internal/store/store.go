@@ -388,8 +388,9 @@ var uniqueIndexes = map[string]error{
 
 // indexByColumns names the unique index for SQLite's "table.col, table.col" list.
 var indexByColumns = map[string]string{
-	"oauth_identities.provider, oauth_identities.app_id, oauth_identities.openid": "oauth_identities_openid",
-	"oauth_identities.user_id, oauth_identities.provider":                         "oauth_identities_user",
+	"oauth_identities.provider, oauth_identities.app_id, oauth_identities.openid":  "oauth_identities_openid",
+	"oauth_identities.user_id, oauth_identities.provider":                          "oauth_identities_user",
+	"oauth_identities.user_id, oauth_identities.provider, oauth_identities.app_id": "oauth_identities_user",
 	"users.mobile":   "users_mobile",
 	"users.nickname": "users_nickname",
 	"users.username": "users_username",

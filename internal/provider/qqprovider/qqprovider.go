@@ -26,13 +26,13 @@ func (p *Provider) Name() string { return account.ProviderQQ }
 func (p *Provider) AppID() string { return p.c.AppID() }
 
 // AuthorizeURL implements account.Provider.
-func (p *Provider) AuthorizeURL(state string, mobile bool) string {
-	return p.c.AuthorizeURL(state, mobile)
+func (p *Provider) AuthorizeURL(state string, b account.Browser) (string, string) {
+	return p.c.AuthorizeURL(state, b.Mobile), p.c.AppID()
 }
 
 // Identify exchanges the code and, when QQ left the openid out of the token answer or the
 // unionid is wanted (only /me gives it), asks /me.
-func (p *Provider) Identify(ctx context.Context, code string) (account.External, error) {
+func (p *Provider) Identify(ctx context.Context, _, code string) (account.External, error) {
 	tok, err := p.c.Exchange(ctx, code)
 	if err != nil {
 		return account.External{}, mapErr("exchange code", err)

@@ -27,13 +27,13 @@ func (p *Provider) Name() string { return account.ProviderWeibo }
 func (p *Provider) AppID() string { return p.c.AppKey() }
 
 // AuthorizeURL implements account.Provider; phones get display=mobile.
-func (p *Provider) AuthorizeURL(state string, mobile bool) string {
-	return p.c.AuthorizeURL(state, mobile)
+func (p *Provider) AuthorizeURL(state string, b account.Browser) (string, string) {
+	return p.c.AuthorizeURL(state, b.Mobile), p.c.AppKey()
 }
 
 // Identify exchanges the code, then asks get_token_info whose token it is: Weibo's doc
 // warns against trusting the uid of the token answer alone, and the app key must be ours.
-func (p *Provider) Identify(ctx context.Context, code string) (account.External, error) {
+func (p *Provider) Identify(ctx context.Context, _, code string) (account.External, error) {
 	tok, err := p.c.Exchange(ctx, code)
 	if err != nil {
 		return account.External{}, mapErr("access_token", err)
