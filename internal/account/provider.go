@@ -112,7 +112,7 @@ var qqWorded = []*Error{ErrStateInvalid, ErrQQCancelled, ErrPendingGone, ErrQQBo
 // oauth_state_invalid keeps its code (it names no provider) and changes its words.
 var providerErrs = func() map[string]map[*Error]*Error {
 	out := map[string]map[*Error]*Error{}
-	for _, p := range []string{ProviderWeibo} {
+	for _, p := range []string{ProviderWeibo, "wechat"} {
 		name := providerNames[p]
 		words := strings.NewReplacer(" QQ ", name, "QQ ", name, " QQ", name, "QQ", name)
 		m := map[*Error]*Error{}

@@ -20,13 +20,16 @@ import (
 	"github.com/renran/accounts/internal/outbox"
 	"github.com/renran/accounts/internal/password"
 	"github.com/renran/accounts/internal/provider/qqprovider"
+	"github.com/renran/accounts/internal/provider/wechatprovider"
 	"github.com/renran/accounts/internal/provider/weiboprovider"
 	"github.com/renran/accounts/internal/qq"
 	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/web"
+	"github.com/renran/accounts/internal/wechat"
 	"github.com/renran/accounts/internal/weibo"
 	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/wechatemu"
 	"github.com/renran/accounts/weiboemu"
 )
 
@@ -172,6 +175,12 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 			Timeout: o.QQTimeout, UnionID: o.QQUnionID,
 		}, nil)),
 	}
+	if cfg.WeChatAppID != "" {
+		providers = append(providers, wechatprovider.New(wechat.New(wechat.Config{
+			OpenURL: cfg.WeChatOpenURL, APIURL: cfg.WeChatAPIURL, RedirectURL: cfg.WeChatRedirectURL, Timeout: o.QQTimeout,
+			Web: wechat.App{ID: cfg.WeChatAppID, Secret: cfg.WeChatAppSecret}, MP: wechat.App{ID: cfg.WeChatMPAppID, Secret: cfg.WeChatMPAppSecret},
+		}, nil)))
+	}
 	if cfg.WeiboAppKey != "" {
 		providers = append(providers, weiboprovider.New(weibo.New(weibo.Config{
 			BaseURL: cfg.WeiboBaseURL, AppKey: cfg.WeiboAppKey, AppSecret: cfg.WeiboAppSecret, RedirectURL: cfg.WeiboRedirectURL,
@@ -195,7 +204,7 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 		Accounts: s.Accounts, Logger: o.Logger, Origin: cfg.Origin(), CORSOrigins: cfg.CORSOrigins, Secure: cfg.Secure(),
 		TrustedProxies: cfg.TrustedProxies, Dev: !cfg.Production, CallbackPath: cfg.QQRedirectPath(), Requests: s.Metrics,
 		AllowedHosts: cfg.AllowedHosts, Providers: s.Accounts.Providers(),
-		CallbackPaths: map[string]string{account.ProviderWeibo: cfg.WeiboRedirectPath()},
+		CallbackPaths: map[string]string{account.ProviderWeibo: cfg.WeiboRedirectPath(), wechatprovider.ProviderWeChat: cfg.WeChatRedirectPath()},
 	}
 	if verifier != nil && o.Captcha == nil {
 		deps.Captcha = web.CaptchaPage{AppID: cfg.CaptchaAppID, Script: cfg.CaptchaScript,
@@ -216,6 +225,15 @@ func Build(ctx context.Context, cfg config.Config, o Options) (_ *Service, err e
 			Apps:      []qqemu.App{{AppID: cfg.QQAppID, AppKey: cfg.QQAppKey, Name: "荏苒资讯（开发）", RedirectURIs: []string{cfg.QQRedirectURL}, UnionID: o.QQUnionID}},
 			PublicURL: cfg.QQBaseURL,
 		})
+	}
+	if cfg.WeChatEmulator && cfg.WeChatAppID != "" {
+		apps := []wechatemu.App{{ID: cfg.WeChatAppID, Secret: cfg.WeChatAppSecret, Name: "荏苒资讯（开发）", Kind: wechatemu.Website,
+			RedirectURIs: []string{cfg.WeChatRedirectURL}, OpenPlatform: "renran-dev"}}
+		if cfg.WeChatMPAppID != "" {
+			apps = append(apps, wechatemu.App{ID: cfg.WeChatMPAppID, Secret: cfg.WeChatMPAppSecret, Name: "荏苒资讯公众号（开发）", Kind: wechatemu.MP,
+				RedirectURIs: []string{cfg.WeChatRedirectURL}, OpenPlatform: "renran-dev"})
+		}
+		deps.WeChatEmulator = wechatemu.New(wechatemu.Config{Apps: apps, PublicURL: cfg.WeChatOpenURL})
 	}
 	if cfg.WeiboEmulator && cfg.WeiboAppKey != "" {
 		deps.WeiboEmulator = weiboemu.New(weiboemu.Config{

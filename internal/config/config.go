@@ -24,6 +24,11 @@ const (
 	// The built-in Weibo emulator's test app.
 	DevWeiboAppKey    = "4043688639"
 	DevWeiboAppSecret = "renran-dev-weibo-secret-not-a-secret"
+	// The built-in WeChat emulator's website app and official account.
+	DevWeChatAppID       = "wx00000000000000d1"
+	DevWeChatAppSecret   = "renran-dev-wechat-secret-not-a-secret"
+	DevWeChatMPAppID     = "wx00000000000000d2"
+	DevWeChatMPAppSecret = "renran-dev-wechat-mp-secret-not-a-secret"
 )
 
 // Development defaults for the built-in captcha emulator and the Tencent Cloud key pair
@@ -57,7 +62,14 @@ var Variables = []Var{
 	{"RENRAN_QQ_APP_ID", "the QQ app id", "development: the emulator's test app"},
 	{"RENRAN_QQ_APP_KEY", "the QQ app key", "development: the emulator's test app"},
 	{"RENRAN_QQ_REDIRECT_URL", "the callback page URL registered with QQ", "PUBLIC_URL + /oauth/qq/callback"},
-	{"RENRAN_WEIBO_APP_KEY", "the Weibo app key (App Key); production: Weibo login is off (its icon says 暂未开放) until it and the secret are set", "development: the emulator's test app"},
+	{"RENRAN_WECHAT_APP_ID", "the WeChat open-platform website app's AppID (QR login); production: WeChat login is off (its icon says 暂未开放) until it and the secret are set; `off`: off in development too", "development: the emulator's test app"},
+	{"RENRAN_WECHAT_APP_SECRET", "that app's AppSecret", "development: the emulator's test app"},
+	{"RENRAN_WECHAT_MP_APP_ID", "an official account (公众号) AppID, for logins inside WeChat's own browser (MicroMessenger); bind it to the same open-platform account, so that a person is recognised across both by unionid", "none: inside WeChat the QR page is shown; development: the emulator's"},
+	{"RENRAN_WECHAT_MP_APP_SECRET", "the official account's AppSecret", "development: the emulator's"},
+	{"RENRAN_WECHAT_OPEN_URL", "where WeChat's authorize pages are", "`https://open.weixin.qq.com`; development: the built-in emulator under `/_dev/wechat/`"},
+	{"RENRAN_WECHAT_API_URL", "where WeChat's sns API is", "`https://api.weixin.qq.com`; development: the built-in emulator"},
+	{"RENRAN_WECHAT_REDIRECT_URL", "the callback page URL, registered with both apps (授权回调域, 网页授权域名)", "PUBLIC_URL + /oauth/wechat/callback"},
+	{"RENRAN_WEIBO_APP_KEY", "the Weibo app key (App Key); production: Weibo login is off (its icon says 暂未开放) until it and the secret are set; `off`: off in development too", "development: the emulator's test app"},
 	{"RENRAN_WEIBO_APP_SECRET", "the Weibo app secret (App Secret)", "development: the emulator's test app"},
 	{"RENRAN_WEIBO_BASE_URL", "where Weibo's API and authorize page are", "`https://api.weibo.com`; development: the built-in emulator under `/_dev/weibo/`"},
 	{"RENRAN_WEIBO_REDIRECT_URL", "the callback page URL registered with Weibo (授权回调页)", "PUBLIC_URL + /oauth/weibo/callback"},
@@ -94,56 +106,61 @@ var Variables = []Var{
 
 // Config is the loaded configuration.
 type Config struct {
-	Production        bool
-	Addr              string
-	PublicURL         *url.URL // no trailing slash in Path
-	DataDir           string
-	SQLitePath        string // when DatabaseURL is a SQLite file
-	DatabaseURL       string
-	Postgres          bool // DatabaseURL is postgres://…
-	DBTimeout         time.Duration
-	AccessTTL         time.Duration
-	RedisURL          string
-	RedisPrefix       string
-	MetricsAddr       string // "" when off
-	PprofAddr         string // "" when off; loopback only
-	SecretKey         []byte // nil in development until the data folder's secret is loaded
-	QQAppID           string
-	QQAppKey          string
-	QQRedirectURL     string
-	QQBaseURL         string
-	QQEmulator        bool   // serve the built-in emulator under /_dev/qq/ and point the client at it
-	WeiboAppKey       string // "": Weibo login is off
-	WeiboAppSecret    string
-	WeiboRedirectURL  string
-	WeiboBaseURL      string
-	WeiboEmulator     bool      // serve the built-in Weibo emulator under /_dev/weibo/
-	Captcha           string    // tencent, dev, off
-	CaptchaPolicy     [3]string // login, bind, sms: always or after-failures
-	CaptchaAppID      string
-	CaptchaSecret     string
-	CaptchaURL        string // DescribeCaptchaResult endpoint
-	CaptchaScript     string // TCaptcha.js
-	CaptchaOpen       bool   // fail open
-	TencentID         string
-	TencentKey        string
-	SMS               string // tencent, aliyun, dev
-	SMSSign           string
-	SMSTemplate       string
-	SMSNoticeTemplate string // empty: no security notices by SMS
-	SMSAppID          string // tencent SmsSdkAppId
-	SMSRegion         string
-	SMSEndpoint       string
-	AliyunID          string
-	AliyunSecret      string
-	Mail              string
-	MailFrom          string
-	RateLimits        bool
-	TrustedProxies    []netip.Prefix
-	CORSOrigins       []string // normalised scheme://host[:port]
-	AllowedHosts      []string // production: lower-case host[:port] the site answers to; nil in development (any)
-	MaxConns          int      // 0: the descriptor limit less a reserve
-	MaxConnsPerIP     int      // 0: none
+	Production                       bool
+	Addr                             string
+	PublicURL                        *url.URL // no trailing slash in Path
+	DataDir                          string
+	SQLitePath                       string // when DatabaseURL is a SQLite file
+	DatabaseURL                      string
+	Postgres                         bool // DatabaseURL is postgres://…
+	DBTimeout                        time.Duration
+	AccessTTL                        time.Duration
+	RedisURL                         string
+	RedisPrefix                      string
+	MetricsAddr                      string // "" when off
+	PprofAddr                        string // "" when off; loopback only
+	SecretKey                        []byte // nil in development until the data folder's secret is loaded
+	QQAppID                          string
+	QQAppKey                         string
+	QQRedirectURL                    string
+	QQBaseURL                        string
+	QQEmulator                       bool   // serve the built-in emulator under /_dev/qq/ and point the client at it
+	WeChatAppID, WeChatAppSecret     string // "": WeChat login is off
+	WeChatMPAppID, WeChatMPAppSecret string // "": no official account
+	WeChatOpenURL, WeChatAPIURL      string
+	WeChatRedirectURL                string
+	WeChatEmulator                   bool   // serve the built-in WeChat emulator under /_dev/wechat/
+	WeiboAppKey                      string // "": Weibo login is off
+	WeiboAppSecret                   string
+	WeiboRedirectURL                 string
+	WeiboBaseURL                     string
+	WeiboEmulator                    bool      // serve the built-in Weibo emulator under /_dev/weibo/
+	Captcha                          string    // tencent, dev, off
+	CaptchaPolicy                    [3]string // login, bind, sms: always or after-failures
+	CaptchaAppID                     string
+	CaptchaSecret                    string
+	CaptchaURL                       string // DescribeCaptchaResult endpoint
+	CaptchaScript                    string // TCaptcha.js
+	CaptchaOpen                      bool   // fail open
+	TencentID                        string
+	TencentKey                       string
+	SMS                              string // tencent, aliyun, dev
+	SMSSign                          string
+	SMSTemplate                      string
+	SMSNoticeTemplate                string // empty: no security notices by SMS
+	SMSAppID                         string // tencent SmsSdkAppId
+	SMSRegion                        string
+	SMSEndpoint                      string
+	AliyunID                         string
+	AliyunSecret                     string
+	Mail                             string
+	MailFrom                         string
+	RateLimits                       bool
+	TrustedProxies                   []netip.Prefix
+	CORSOrigins                      []string // normalised scheme://host[:port]
+	AllowedHosts                     []string // production: lower-case host[:port] the site answers to; nil in development (any)
+	MaxConns                         int      // 0: the descriptor limit less a reserve
+	MaxConnsPerIP                    int      // 0: none
 }
 
 // Secure reports whether cookies must be Secure with the __Host- prefix (https public URL).
@@ -157,6 +174,15 @@ func (c Config) QQRedirectPath() string {
 	u, err := url.Parse(c.QQRedirectURL)
 	if err != nil || u.Path == "" {
 		return "/oauth/qq/callback"
+	}
+	return u.Path
+}
+
+// WeChatRedirectPath is the path of RENRAN_WECHAT_REDIRECT_URL: where WeChat's callback page is.
+func (c Config) WeChatRedirectPath() string {
+	u, err := url.Parse(c.WeChatRedirectURL)
+	if err != nil || u.Path == "" {
+		return "/oauth/wechat/callback"
 	}
 	return u.Path
 }
@@ -334,7 +360,67 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("RENRAN_QQ_BASE_URL=%q: want an absolute http(s) URL", c.QQBaseURL)
 	}
 
+	c.WeChatAppID, c.WeChatAppSecret = get("RENRAN_WECHAT_APP_ID", ""), get("RENRAN_WECHAT_APP_SECRET", "")
+	wechatOff := c.WeChatAppID == "off" // off in development too
+	if wechatOff {
+		c.WeChatAppID = ""
+	}
+	c.WeChatMPAppID, c.WeChatMPAppSecret = get("RENRAN_WECHAT_MP_APP_ID", ""), get("RENRAN_WECHAT_MP_APP_SECRET", "")
+	c.WeChatOpenURL = strings.TrimRight(get("RENRAN_WECHAT_OPEN_URL", ""), "/")
+	c.WeChatAPIURL = strings.TrimRight(get("RENRAN_WECHAT_API_URL", ""), "/")
+	c.WeChatRedirectURL = get("RENRAN_WECHAT_REDIRECT_URL", c.Origin()+c.PublicURL.Path+"/oauth/wechat/callback")
+	if _, ok := httpURL(c.WeChatRedirectURL); !ok {
+		bad("RENRAN_WECHAT_REDIRECT_URL=%q: want an absolute http(s) URL", c.WeChatRedirectURL)
+	}
+	if (c.WeChatAppID == "") != (c.WeChatAppSecret == "") {
+		bad("RENRAN_WECHAT_APP_ID and RENRAN_WECHAT_APP_SECRET go together: set both (WeChat login on) or neither (off)")
+	}
+	if (c.WeChatMPAppID == "") != (c.WeChatMPAppSecret == "") {
+		bad("RENRAN_WECHAT_MP_APP_ID and RENRAN_WECHAT_MP_APP_SECRET go together")
+	}
+	if c.WeChatMPAppID != "" && c.WeChatAppID == "" {
+		bad("RENRAN_WECHAT_MP_APP_ID needs RENRAN_WECHAT_APP_ID: the official account only serves logins inside WeChat")
+	}
+	if c.Production {
+		for _, v := range []string{c.WeChatAppID, c.WeChatAppSecret, c.WeChatMPAppID, c.WeChatMPAppSecret} {
+			if v != "" && (v == DevWeChatAppID || v == DevWeChatAppSecret || v == DevWeChatMPAppID || v == DevWeChatMPAppSecret) {
+				bad("RENRAN_WECHAT_* name the emulator's test apps: refused in production")
+				break
+			}
+		}
+		if c.WeChatOpenURL == "" {
+			c.WeChatOpenURL = "https://open.weixin.qq.com"
+		}
+		if c.WeChatAPIURL == "" {
+			c.WeChatAPIURL = "https://api.weixin.qq.com"
+		}
+		if strings.Contains(c.WeChatOpenURL+c.WeChatAPIURL, "/_dev/") {
+			bad("RENRAN_WECHAT_OPEN_URL/RENRAN_WECHAT_API_URL point at the development emulator: refused in production")
+		}
+	} else {
+		if c.WeChatAppID == "" && !wechatOff {
+			c.WeChatAppID, c.WeChatAppSecret = DevWeChatAppID, DevWeChatAppSecret
+			if c.WeChatMPAppID == "" {
+				c.WeChatMPAppID, c.WeChatMPAppSecret = DevWeChatMPAppID, DevWeChatMPAppSecret
+			}
+		}
+		if c.WeChatOpenURL == "" && c.WeChatAPIURL == "" {
+			c.WeChatEmulator = true
+			c.WeChatOpenURL = c.Origin() + c.PublicURL.Path + "/_dev/wechat"
+			c.WeChatAPIURL = c.WeChatOpenURL
+		}
+	}
+	for _, v := range [][2]string{{"RENRAN_WECHAT_OPEN_URL", c.WeChatOpenURL}, {"RENRAN_WECHAT_API_URL", c.WeChatAPIURL}} {
+		if _, ok := httpURL(v[1]); !ok {
+			bad("%s=%q: want an absolute http(s) URL (in development set both, or neither for the built-in emulator)", v[0], v[1])
+		}
+	}
+
 	c.WeiboAppKey = get("RENRAN_WEIBO_APP_KEY", "")
+	weiboOff := c.WeiboAppKey == "off" // off in development too
+	if weiboOff {
+		c.WeiboAppKey = ""
+	}
 	c.WeiboAppSecret = get("RENRAN_WEIBO_APP_SECRET", "")
 	c.WeiboBaseURL = strings.TrimRight(get("RENRAN_WEIBO_BASE_URL", ""), "/")
 	c.WeiboRedirectURL = get("RENRAN_WEIBO_REDIRECT_URL", c.Origin()+c.PublicURL.Path+"/oauth/weibo/callback")
@@ -355,7 +441,7 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("RENRAN_WEIBO_BASE_URL points at the development emulator: refused in production")
 		}
 	} else {
-		if c.WeiboAppKey == "" {
+		if c.WeiboAppKey == "" && !weiboOff {
 			c.WeiboAppKey, c.WeiboAppSecret = DevWeiboAppKey, DevWeiboAppSecret
 		}
 		if c.WeiboBaseURL == "" {

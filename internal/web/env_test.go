@@ -31,6 +31,7 @@ import (
 	"github.com/renran/accounts/internal/web"
 	"github.com/renran/accounts/qqemu"
 	"github.com/renran/accounts/qqemu/qqemutest"
+	"github.com/renran/accounts/wechatemu"
 	"github.com/renran/accounts/weiboemu"
 )
 
@@ -39,6 +40,8 @@ const (
 	testAppKey      = "test-app-key"
 	testWeiboKey    = "3000000001"
 	testWeiboSecret = "test-weibo-secret"
+	testWeChatApp   = "wx00000000000000a1"
+	testWeChatMP    = "wx00000000000000a2"
 )
 
 var testSecret = []byte("web-test-secret-Vq8Lr2Kx9Pm4Tz7Nw1Yb")
@@ -54,6 +57,8 @@ type env struct {
 	emu    *qqemutest.Emulator
 	wb     *weiboemu.Server // the Weibo emulator, its own HTTP server
 	wbURL  string
+	wx     *wechatemu.Server // the WeChat emulator (website app and official account)
+	wxURL  string
 	db     *store.DB
 	box    *outbox.Outbox
 	svc    *account.Service
@@ -73,6 +78,9 @@ type envOptions struct {
 	captcha   account.Captcha
 	realHash  bool              // the production Argon2id parameters instead of fastHash
 	vars      map[string]string // more RENRAN_* variables
+	// wechatMPUnbound: the official account is not bound to the website app's open-platform
+	// account, so it gives no unionid.
+	wechatMPUnbound bool
 }
 
 // backendVar, when set to sharedBackend in the environment, makes every env run on
@@ -115,7 +123,23 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 	wbSrv.Start()
 	t.Cleanup(wbSrv.Close)
 
+	wxSrv := httptest.NewUnstartedServer(nil)
+	wxURL := "http://" + wxSrv.Listener.Addr().String()
+	mpPlatform := "op-test"
+	if o.wechatMPUnbound {
+		mpPlatform = ""
+	}
+	wx := wechatemu.New(wechatemu.Config{PublicURL: wxURL, Apps: []wechatemu.App{
+		{ID: testWeChatApp, Secret: "web-secret", Name: "荏苒测试", Kind: wechatemu.Website, RedirectURIs: []string{siteURL + "/oauth/wechat/callback"}, OpenPlatform: "op-test"},
+		{ID: testWeChatMP, Secret: "mp-secret", Name: "荏苒测试公众号", Kind: wechatemu.MP, RedirectURIs: []string{siteURL + "/oauth/wechat/callback"}, OpenPlatform: mpPlatform},
+	}})
+	wxSrv.Config.Handler = wx
+	wxSrv.Start()
+	t.Cleanup(wxSrv.Close)
+
 	vars := map[string]string{
+		"RENRAN_WECHAT_APP_ID": testWeChatApp, "RENRAN_WECHAT_APP_SECRET": "web-secret", "RENRAN_WECHAT_MP_APP_ID": testWeChatMP,
+		"RENRAN_WECHAT_MP_APP_SECRET": "mp-secret", "RENRAN_WECHAT_OPEN_URL": wxURL, "RENRAN_WECHAT_API_URL": wxURL,
 		"RENRAN_WEIBO_APP_KEY": testWeiboKey, "RENRAN_WEIBO_APP_SECRET": testWeiboSecret, "RENRAN_WEIBO_BASE_URL": wbURL,
 		"RENRAN_PUBLIC_URL": siteURL, "RENRAN_DATA_DIR": t.TempDir(), "RENRAN_SECRET_KEY": string(testSecret),
 		"RENRAN_QQ_APP_ID": testAppID, "RENRAN_QQ_APP_KEY": testAppKey, "RENRAN_QQ_BASE_URL": emu.URL,
@@ -165,7 +189,7 @@ func newEnv(t testing.TB, opts ...func(*envOptions)) *env {
 		ts.Close()
 		built.Close()
 	})
-	return &env{t: t, url: siteURL, emu: emu, wb: wb, wbURL: wbURL, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha, web: built.Handler}
+	return &env{t: t, url: siteURL, emu: emu, wb: wb, wbURL: wbURL, wx: wx, wxURL: wxURL, db: built.Store, box: built.Outbox, svc: built.Accounts, hasher: h, logs: logs, conns: lim, tc: built.Captcha, web: built.Handler}
 }
 
 // user makes an account with a password.

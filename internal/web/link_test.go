@@ -85,8 +85,8 @@ func TestUnknownProvider(t *testing.T) {
 	b := e.browser()
 	q := b.qqStart("/", "10001")
 	for _, rq := range []struct{ method, path string }{
-		{"GET", "/oauth/wechat/url/"}, {"GET", "/oauth/wechat/info/?code=x&state=" + q.Get("state")},
-		{"PUT", "/oauth/wechat/info/"}, {"POST", "/oauth/wechat/info/"},
+		{"GET", "/oauth/douban/url/"}, {"GET", "/oauth/douban/info/?code=x&state=" + q.Get("state")},
+		{"PUT", "/oauth/douban/info/"}, {"POST", "/oauth/douban/info/"},
 	} {
 		var body any
 		if rq.method != "GET" {
@@ -95,7 +95,7 @@ func TestUnknownProvider(t *testing.T) {
 		wantStatus(t, rq.method+" "+rq.path, b.do(rq.method, rq.path, body), 404, "not_found")
 	}
 	u := e.user("correct horse battery")
-	wantStatus(t, "DELETE /oauth/wechat/ logged in", e.browser().loginAs(u, "correct horse battery").do("DELETE", "/oauth/wechat/", map[string]any{"password": "correct horse battery"}), 404, "not_found")
+	wantStatus(t, "DELETE /oauth/douban/ logged in", e.browser().loginAs(u, "correct horse battery").do("DELETE", "/oauth/douban/", map[string]any{"password": "correct horse battery"}), 404, "not_found")
 	if p := b.qqCallback(q); p.str("qq_user") == "" {
 		t.Errorf("the QQ login in progress after requests to an unknown provider: %d %s", p.status, p.raw)
 	}

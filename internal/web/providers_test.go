@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/wechatemu"
 	"github.com/renran/accounts/weiboemu"
 )
 
@@ -34,6 +37,14 @@ var providers = []provider{
 		},
 	},
 	{
+		name:    "wechat",
+		newUser: func(e *env) string { return e.wx.AddUser("").ID },
+		approve: func(b *browser, u, user string) url.Values { return wechatApprove(b, u, user, "") },
+		fault: func(e *env, kind string) {
+			e.wx.InjectFault(wechatemu.Fault{Endpoint: "token", Kind: kind, Code: 40029, Times: 1})
+		},
+	},
+	{
 		name:    "weibo",
 		newUser: func(e *env) string { return e.wb.AddUser("").UID },
 		approve: func(b *browser, u, user string) url.Values {
@@ -53,6 +64,27 @@ var providers = []provider{
 			e.wb.InjectFault(weiboemu.Fault{Endpoint: "token", Kind: kind, Code: 21325, Times: 1})
 		},
 	},
+}
+
+// wechatApprove follows a WeChat authorize URL (without its #wechat_redirect fragment,
+// which no browser sends) as user, with the user agent ua ("" for a desktop browser).
+func wechatApprove(b *browser, u, user, ua string) url.Values {
+	b.e.t.Helper()
+	base, _, _ := strings.Cut(u, "#")
+	req, _ := http.NewRequest("GET", base+"&wechatemu_user="+url.QueryEscape(user), nil)
+	if ua != "" {
+		req.Header.Set("User-Agent", ua)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || cb.Query().Get("code") == "" {
+		b.e.t.Fatalf("wechat emulator authorize: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return cb.Query()
 }
 
 // start asks for p's authorize URL (with the query extra) and lets the emulator approve
@@ -211,6 +243,89 @@ func TestProviderFailures(t *testing.T) {
 			if created != 1 {
 				t.Errorf("%d registrations with one pending identity succeeded; want 1", created)
 			}
+		})
+	}
+}
+
+const microMessengerUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
+
+// wechatLogin starts a WeChat login in b (inside WeChat's browser when inWeChat) as the
+// emulator's user and forwards the callback; it returns the answer and the app id the
+// authorize URL named.
+func wechatLogin(t *testing.T, b *browser, user string, inWeChat bool) (response, string) {
+	t.Helper()
+	ua := ""
+	var hdr []string
+	if inWeChat {
+		ua = microMessengerUA
+		hdr = []string{"User-Agent", ua}
+	}
+	r := b.do("GET", "/oauth/wechat/url/?next=/user", nil, hdr...)
+	u, err := url.Parse(r.str("url"))
+	if r.status != 200 || err != nil {
+		t.Fatalf("GET /oauth/wechat/url/ = %d %s", r.status, r.raw)
+	}
+	if u.Fragment != "wechat_redirect" {
+		t.Errorf("authorize URL %s: want #wechat_redirect after the query", r.str("url"))
+	}
+	q := wechatApprove(b, r.str("url"), user, ua)
+	return provider{name: "wechat"}.callback(b, q), u.Query().Get("appid")
+}
+
+// TestWeChatUnionID: the same person on the website app and then inside WeChat's browser
+// (the official account) lands in one account with two identity rows, when both apps are
+// bound to one open-platform account; without a unionid, the second is a stranger.
+func TestWeChatUnionID(t *testing.T) {
+	for _, bound := range []bool{true, false} {
+		t.Run(map[bool]string{true: "bound", false: "official account not bound"}[bound], func(t *testing.T) {
+			e := newEnv(t, func(o *envOptions) { o.noLimits = true; o.wechatMPUnbound = !bound })
+			person := e.wx.AddUser("同一个人").ID
+
+			b := e.browser()
+			pending, app := wechatLogin(t, b, person, false)
+			if app != testWeChatApp || pending.str("qq_user") == "" {
+				t.Fatalf("website login = %s (app %s); want a pending identity of the website app", pending.raw, app)
+			}
+			mobile := newMobile()
+			reg := b.do("POST", "/oauth/wechat/info/", map[string]any{"qq_user": pending.str("qq_user"), "nickname": "同一个人",
+				"mobile": mobile, "sms_code": b.smsCode(mobile), "password": "a long passphrase"})
+			wantStatus(t, "register", reg, 201, "")
+
+			phone := e.browser()
+			second, app := wechatLogin(t, phone, person, true)
+			if app != testWeChatMP {
+				t.Fatalf("inside WeChat the authorize URL named app %s; want the official account %s", app, testWeChatMP)
+			}
+			users, idents := e.counts()
+			if !bound {
+				if second.status != 200 || second.str("qq_user") == "" || second.str("token") != "" {
+					t.Fatalf("without a unionid = %d %s; want a first-time (pending) identity, never a guess", second.status, second.raw)
+				}
+				if users != 1 || idents != 1 {
+					t.Errorf("%d users, %d identities; want 1 and 1 until the stranger registers", users, idents)
+				}
+				return
+			}
+			wantStatus(t, "the same person inside WeChat", second, 200, "")
+			if second.str("username") != reg.str("username") {
+				t.Fatalf("inside WeChat logged in as %q; want %q", second.str("username"), reg.str("username"))
+			}
+			me := phone.auth(second.str("token")).do("GET", "/users/me/", nil)
+			ids, _ := me.body["identities"].([]any)
+			if users != 1 || idents != 2 || len(ids) != 2 {
+				t.Fatalf("%d users, %d identities, /users/me/ lists %d; want one account with two WeChat identities", users, idents, len(ids))
+			}
+			// The third time inside WeChat is an ordinary returning login.
+			third, _ := wechatLogin(t, e.browser(), person, true)
+			if third.str("username") != reg.str("username") {
+				t.Errorf("returning inside WeChat = %s", third.raw)
+			}
+			// Another person's official-account identity cannot join this account.
+			tok := reg.str("token")
+			r := b.auth(tok).do("GET", "/oauth/wechat/url/?intent=link&next=/user", nil, "User-Agent", microMessengerUA)
+			q := wechatApprove(b, r.str("url"), e.wx.AddUser("别人").ID, microMessengerUA)
+			wantStatus(t, "link a second WeChat person", b.auth(tok).do("GET", "/oauth/wechat/info/?code="+url.QueryEscape(q.Get("code"))+"&state="+url.QueryEscape(q.Get("state")), nil),
+				409, "account_has_wechat")
 		})
 	}
 }

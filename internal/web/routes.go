@@ -68,6 +68,9 @@ func (s *Server) routes() {
 		if s.qqemu != nil {
 			s.handle("/_dev/qq/", http.StripPrefix("/_dev/qq", s.qqemu))
 		}
+		if s.wechatemu != nil {
+			s.handle("/_dev/wechat/", http.StripPrefix("/_dev/wechat", s.wechatemu))
+		}
 		if s.weiboemu != nil {
 			s.handle("/_dev/weibo/", http.StripPrefix("/_dev/weibo", s.weiboemu))
 		}

@@ -37,6 +37,8 @@ type Deps struct {
 	CallbackPaths map[string]string
 	// WeiboEmulator is mounted at /_dev/weibo/ in development; nil otherwise.
 	WeiboEmulator http.Handler
+	// WeChatEmulator is mounted at /_dev/wechat/ in development; nil otherwise.
+	WeChatEmulator http.Handler
 	// Requests, when set, is told of every answered request (for /metrics).
 	Requests RequestObserver
 	// Captcha is what the pages need to show Tencent's captcha; a zero AppID: captcha off.
@@ -89,6 +91,7 @@ type Server struct {
 	callbackPath   string
 	callbackPaths  map[string]string // provider → its callback page path
 	weiboemu       http.Handler
+	wechatemu      http.Handler
 	notFoundPage   http.HandlerFunc // the 404 page for browsers
 	patterns       []string         // every route's pattern, for Routes
 }
@@ -129,6 +132,7 @@ func NewServer(d Deps) *Server {
 		}
 	}
 	s.weiboemu = d.WeiboEmulator
+	s.wechatemu = d.WeChatEmulator
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.handler = s.withRequestLog(s.withRecover(s.withFraming(s.withHeaders(s.withHosts(s.mux)))))

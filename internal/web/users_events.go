@@ -12,6 +12,7 @@ var eventTitles = map[string]string{
 	"register": "注册账号", "logout": "退出登录", "logout_all": "在所有设备上退出",
 	"email_set": "设置邮箱", "password_change": "修改密码", "password_reset": "通过邮件重置密码",
 	"qq_unbind": "解除 QQ 关联", "weibo_login": "微博登录", "weibo_bind": "关联微博", "weibo_unbind": "解除微博关联",
+	"wechat_login": "微信登录", "wechat_bind": "关联微信", "wechat_unbind": "解除微信关联",
 	"session_end": "退出一台设备", "refresh_reuse": "登录凭证被重复使用，已强制退出",
 }
 
