@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/renran/accounts/internal/app/apptest"
 )
 
 func TestPasswordLogin(t *testing.T) {
@@ -244,8 +246,10 @@ func TestExpiredCallbackLink(t *testing.T) {
 	shot(t, ctx, "restarted")
 }
 
+// TestUnavailableProviders: a provider that is off (RENRAN_WECHAT_APP_ID=off) keeps its icon,
+// which says 暂未开放 when clicked.
 func TestUnavailableProviders(t *testing.T) {
-	s := startSite(t)
+	s := &site{url: apptest.Start(t, map[string]string{"RENRAN_CAPTCHA": "off", "RENRAN_WECHAT_APP_ID": "off", "RENRAN_WEIBO_APP_KEY": "off"}).URL}
 	ctx := browser(t, false)
 	must(t, ctx,
 		chromedp.Navigate(s.url+"/login"),

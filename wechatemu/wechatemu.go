@@ -157,6 +157,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("/sns/oauth2/refresh_token", s.handleRefresh)
 	s.mux.HandleFunc("/sns/userinfo", s.handleUserInfo)
 	s.mux.HandleFunc("/sns/auth", s.handleAuth)
+	s.mux.HandleFunc("GET /avatar/{user}/{size}", s.handleAvatar) // WeChat's URLs end with a size
 	s.mux.HandleFunc("GET /avatar/{user}", s.handleAvatar)
 	s.mux.HandleFunc("POST /_wechatemu/users", s.handleAddUser)
 	return s

@@ -41,18 +41,18 @@ func TestWireFormat(t *testing.T) {
 	read := reader(t)
 	authorize := srv.URL + "/oauth2/authorize?" + url.Values{"client_id": {key}, "redirect_uri": {redirect}, "state": {"abc"}}.Encode()
 
-	st, body, _ := read(hc.Get(authorize+"&display=mobile"))
+	st, body, _ := read(hc.Get(authorize + "&display=mobile"))
 	if st != 200 || !strings.Contains(body, "手机版") || !strings.Contains(body, "荏苒微博读者") {
 		t.Errorf("mobile authorize page = %d", st)
 	}
-	st, _, h := read(hc.Get(authorize+"&weiboemu_user="+DefaultUsers[0].UID))
+	st, _, h := read(hc.Get(authorize + "&weiboemu_user=" + DefaultUsers[0].UID))
 	loc, _ := url.Parse(h.Get("Location"))
 	code := loc.Query().Get("code")
 	if st != 302 || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(code) || loc.Query().Get("state") != "abc" {
 		t.Fatalf("approve = %d %s", st, loc)
 	}
 	// The token call: GET refused; POST with the parameters in the query works.
-	st, body, _ = read(hc.Get(srv.URL+"/oauth2/access_token?code="+code))
+	st, body, _ = read(hc.Get(srv.URL + "/oauth2/access_token?code=" + code))
 	if st != 400 || body != `{"error":"HTTP method is not suported for this request","error_code":10021,"request":"/oauth2/access_token"}` {
 		t.Errorf("GET access_token = %d %s", st, body)
 	}
@@ -77,11 +77,11 @@ func TestWireFormat(t *testing.T) {
 	if st != 200 || !strings.HasPrefix(body, `{"id":6672271347,"idstr":"6672271347",`) || !strings.Contains(body, `"avatar_large":"/avatar/6672271347?size=180"`) {
 		t.Errorf("users/show = %d %s", st, body)
 	}
-	st, body, _ = read(hc.Get(srv.URL+"/2/users/show.json?uid=123&access_token="+m[1]))
+	st, body, _ = read(hc.Get(srv.URL + "/2/users/show.json?uid=123&access_token=" + m[1]))
 	if st != 400 || body != `{"error":"User does not exists!","error_code":20003,"request":"/2/users/show.json"}` {
 		t.Errorf("unknown user = %d %s", st, body)
 	}
-	st, body, _ = read(hc.Get(srv.URL+"/2/users/show.json?uid=6672271347&access_token=2.00nope"))
+	st, body, _ = read(hc.Get(srv.URL + "/2/users/show.json?uid=6672271347&access_token=2.00nope"))
 	if st != 401 || !strings.Contains(body, `"error_code":21332`) {
 		t.Errorf("unknown token = %d %s", st, body)
 	}
@@ -109,7 +109,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		"redirect with /":   {"client_id": {key}, "redirect_uri": {redirect + "/"}},
 		"bad response type": {"client_id": {key}, "redirect_uri": {redirect}, "response_type": {"token"}},
 	} {
-		st, body, h := read(hc.Get(srv.URL+"/oauth2/authorize?"+q.Encode()))
+		st, body, h := read(hc.Get(srv.URL + "/oauth2/authorize?" + q.Encode()))
 		if st != 400 || h.Get("Location") != "" || !strings.Contains(body, "微博") {
 			t.Errorf("%s = %d Location %q", name, st, h.Get("Location"))
 		}

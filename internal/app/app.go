@@ -23,6 +23,7 @@ import (
 	"github.com/renran/accounts/internal/bench"
 	"github.com/renran/accounts/internal/config"
 	"github.com/renran/accounts/qqemu"
+	"github.com/renran/accounts/wechatemu"
 	"github.com/renran/accounts/weiboemu"
 )
 
@@ -35,6 +36,7 @@ commands:
                 non-zero when a check fails; --json for scripts
   qq-emulator   run the QQ Connect emulator on its own (renran qq-emulator -h)
   weibo-emulator run the Weibo OAuth2 emulator on its own (renran weibo-emulator -h)
+  wechat-emulator run the WeChat login emulator on its own (renran wechat-emulator -h)
   bench         drive a service through the load scenarios and report flows/s, latency and
                 memory beside reference handlers (renran bench -h)
   import-django bring the users and QQ bindings of a Django Renran site over, keeping
@@ -77,6 +79,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEmulator(ctx, args, getenv, stdout, stderr)
 	case "weibo-emulator":
 		return runWeiboEmulator(ctx, args, stdout)
+	case "wechat-emulator":
+		return runWeChatEmulator(ctx, args, stdout)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout)
 	case "import-django":
@@ -340,5 +344,43 @@ func runWeiboEmulator(ctx context.Context, args []string, stdout io.Writer) erro
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(stdout, "weibo-emulator: listening on http://%s, app %s, redirect URIs %s\n", ln.Addr(), *key, *redirects)
+	return serveUntilDone(ctx, srv, ln, func() {})
+}
+
+// runWeChatEmulator is `renran wechat-emulator`: the WeChat emulator (website app and
+// official account, one open-platform account) as its own process.
+func runWeChatEmulator(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("renran wechat-emulator", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8003", "listen address")
+	public := fs.String("public-url", "", "URL browsers reach the emulator at (default http://<addr>)")
+	appID := fs.String("app-id", config.DevWeChatAppID, "the website app's AppID")
+	secret := fs.String("app-secret", config.DevWeChatAppSecret, "the website app's AppSecret")
+	mpID := fs.String("mp-app-id", config.DevWeChatMPAppID, "the official account's AppID (empty: none)")
+	mpSecret := fs.String("mp-app-secret", config.DevWeChatMPAppSecret, "the official account's AppSecret")
+	unbound := fs.Bool("mp-unbound", false, "the official account is not bound to the open platform: it gives no unionid")
+	redirects := fs.String("redirect-uri", "http://127.0.0.1:8000/oauth/wechat/callback", "registered redirect URIs, comma-separated (exact match)")
+	latency := fs.Duration("latency", 0, "added before every API answer, e.g. 50ms")
+	if help, err := parseFlags(fs, args, stdout, "runs the WeChat login emulator on its own (point RENRAN_WECHAT_OPEN_URL and RENRAN_WECHAT_API_URL at it)"); help || err != nil {
+		return err
+	}
+	pub := *public
+	if pub == "" {
+		pub = "http://" + *addr
+	}
+	apps := []wechatemu.App{{ID: *appID, Secret: *secret, Name: "荏苒资讯（开发）", Kind: wechatemu.Website, RedirectURIs: strings.Split(*redirects, ","), OpenPlatform: "renran-dev"}}
+	if *mpID != "" {
+		platform := "renran-dev"
+		if *unbound {
+			platform = ""
+		}
+		apps = append(apps, wechatemu.App{ID: *mpID, Secret: *mpSecret, Name: "荏苒资讯公众号（开发）", Kind: wechatemu.MP, RedirectURIs: strings.Split(*redirects, ","), OpenPlatform: platform})
+	}
+	emu := wechatemu.New(wechatemu.Config{Apps: apps, PublicURL: strings.TrimRight(pub, "/"), Latency: *latency})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "wechat-emulator: listening on http://%s, apps %s and %s, redirect URIs %s\n", ln.Addr(), *appID, *mpID, *redirects)
 	return serveUntilDone(ctx, srv, ln, func() {})
 }

@@ -224,7 +224,7 @@ func TestProductionStarts(t *testing.T) {
 // anything: no server started, no database created or migrated, no key added.
 func TestSubcommandHelp(t *testing.T) {
 	for _, args := range [][]string{{"serve", "-h"}, {"migrate", "-h"}, {"doctor", "-h"}, {"qq-emulator", "-h"},
-		{"keys", "-h"}, {"keys", "list", "-h"}, {"keys", "rotate", "-h"}, {"serve", "--help"}, {"import-django", "-h"}, {"weibo-emulator", "-h"}} {
+		{"keys", "-h"}, {"keys", "list", "-h"}, {"keys", "rotate", "-h"}, {"serve", "--help"}, {"import-django", "-h"}, {"weibo-emulator", "-h"}, {"wechat-emulator", "-h"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
