@@ -145,6 +145,12 @@ func TestProviderFlows(t *testing.T) {
 			q := p.start(b2, "", person)
 			wantStatus(t, "first use", p.callback(b2, q), 200, "")
 			wantStatus(t, "replayed callback", p.callback(b2, q), 400, "oauth_state_invalid")
+			// A state minted for this provider is no good at another one's callback.
+			elsewhere := provider{name: "qq"}
+			if p.name == "qq" {
+				elsewhere = provider{name: "weibo"}
+			}
+			wantStatus(t, "a state used at another provider", elsewhere.callback(b2, p.start(b2, "", person)), 400, "oauth_state_invalid")
 
 			// First time → 已有账号, and the pending handle is this browser's only.
 			owner := e.user("correct horse battery")
