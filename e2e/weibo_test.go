@@ -70,7 +70,7 @@ func TestWeiboFirstTimeNewAccountThenReturning(t *testing.T) {
 	)
 	shot(t, ctx, "weibo-user-centre")
 	ids := text(t, ctx, "#user-identities")
-	if !strings.Contains(ids, "微博：荏苒微博读者") || !strings.Contains(ids, "QQ：未关联") || !strings.Contains(ids, "微信：暂未开放") {
+	if !strings.Contains(ids, "微博：荏苒微博读者") || !strings.Contains(ids, "QQ：未关联") || !strings.Contains(ids, "微信：未关联") {
 		t.Errorf("linked accounts = %q", ids)
 	}
 

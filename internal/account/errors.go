@@ -107,7 +107,7 @@ var (
 	ErrMobileTaken       = fieldErr(Conflict, "mobile_taken", "mobile", "该手机号已注册，请直接登录（用 QQ 登录时请选择「已有账号」绑定）")
 	ErrUsernameTaken     = fieldErr(Conflict, "username_taken", "username", "该用户名已被使用")
 	ErrEmailTaken        = fieldErr(Conflict, "email_taken", "email", "该邮箱已被使用")
-	ErrLastLoginMethod   = newErr(Conflict, "last_login_method", "这是账号唯一的登录方式，请先设置密码再解除关联")
+	ErrLastLoginMethod   = newErr(Conflict, "last_login_method", "这是账号唯一的登录方式，请先设置密码或关联其他登录方式再解除")
 	ErrQQNotLinked       = newErr(NotFound, "qq_not_linked", "账号尚未关联 QQ")
 	ErrEmailInvalid      = fieldErr(Invalid, "email_invalid", "email", "请输入正确的邮箱地址")
 	ErrEmailTokenInvalid = newErr(Gone, "email_token_invalid", "邮箱确认链接已失效，请重新发送确认邮件")

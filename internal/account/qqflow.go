@@ -562,22 +562,35 @@ func (s *Service) linkIdentity(ctx context.Context, sess Session, st stateRecord
 	return QQResult{Linked: &Linked{Identity: bound, Next: st.Next}}, nil
 }
 
-// Unlink removes the user's identity at provider after checking the password (counted by
-// the login throttle). Refused when the account would be left without a way in: with no
-// password, the provider is the only one. The next login of that identity is a first-time
-// one.
+// Unlink removes the user's identities at provider after checking the password (counted
+// by the login throttle). Refused when the account would be left without a way in: with
+// no password, unless another provider's identity remains (then the session is all the
+// proof there is). The next login of that identity is a first-time one.
 func (s *Service) Unlink(ctx context.Context, provider string, sess Session, pw string, cl Client) error {
 	if _, ok := s.providers[provider]; !ok {
 		return ErrNotFound
 	}
 	if sess.User.PasswordHash == "" {
-		return ErrLastLoginMethod
-	}
-	if pw == "" {
-		return ErrPasswordRequired
-	}
-	if _, err := s.checkOwnPassword(ctx, sess, pw, cl); err != nil {
-		return err
+		ids, err := s.store.IdentitiesByUser(ctx, sess.User.ID)
+		if err != nil {
+			return fmt.Errorf("account: load identities: %w", err)
+		}
+		others := 0
+		for _, id := range ids {
+			if id.Provider != provider {
+				others++
+			}
+		}
+		if others == 0 {
+			return ErrLastLoginMethod
+		}
+	} else {
+		if pw == "" {
+			return ErrPasswordRequired
+		}
+		if _, err := s.checkOwnPassword(ctx, sess, pw, cl); err != nil {
+			return err
+		}
 	}
 	n, err := s.store.DeleteIdentity(ctx, sess.User.ID, provider, s.event(sess.User.ID, providerEvent(provider, EventQQUnbind), cl, provider))
 	if err != nil {

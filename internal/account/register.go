@@ -225,7 +225,7 @@ func (s *Service) prepareUser(ctx context.Context, in RegisterInput) (User, func
 // username in the unlikely case of a clash.
 func (s *Service) createWithRetry(u User, create func(User) (User, error)) (User, error) {
 	for i := 0; ; i++ {
-		u.Username = "rr_" + randomUsername()
+		u.Username = "rr_" + RandomName(10)
 		created, err := create(u)
 		if errors.Is(err, ErrUsernameTaken) && i < 3 {
 			continue
@@ -234,9 +234,11 @@ func (s *Service) createWithRetry(u User, create func(User) (User, error)) (User
 	}
 }
 
-func randomUsername() string {
+// RandomName is n lower-case letters and digits, without the ones people confuse (l, o,
+// 0, 1): for generated usernames and nicknames.
+func RandomName(n int) string {
 	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
-	b := make([]byte, 10)
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
 	}

@@ -45,6 +45,9 @@ func runImportDjango(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer src.Close()
+	// A batch of 1,000 rows is one transaction: against a distant database it may take
+	// longer than a request's bound (RENRAN_DB_TIMEOUT).
+	cfg.DBTimeout = max(cfg.DBTimeout, 2*time.Minute)
 	db, err := OpenStore(ctx, cfg, Options{})
 	if err != nil {
 		return err

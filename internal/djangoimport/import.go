@@ -9,7 +9,6 @@ package djangoimport
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -398,17 +397,7 @@ func (im *importer) nickname(r userRow, taken map[string]map[string]bool, add fu
 	return n
 }
 
-func generatedNickname() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return "用户" + string(b)
-}
+func generatedNickname() string { return "用户" + account.RandomName(8) }
 
 // avatar returns the avatar URL: an absolute http(s) URL as it is; a path relative to
 // Django's MEDIA_ROOT (what an ImageField stores) under --media-url.

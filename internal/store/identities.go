@@ -48,12 +48,17 @@ func identityDest(id *account.Identity) (dest []any, finish func()) {
 func (db *DB) IdentityByOpenID(ctx context.Context, provider, appID, openID string) (account.Identity, account.User, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
+	return scanIdentityUser(db.q.identityByOpenID.QueryRowContext(ctx, provider, appID, openID), db, "identity by openid")
+}
+
+// scanIdentityUser reads a row of identityColumns and userColumnsU.
+func scanIdentityUser(row scanner, db *DB, op string) (account.Identity, account.User, error) {
 	var id account.Identity
 	var u account.User
 	idest, ifinish := identityDest(&id)
 	udest, ufinish := userDest(&u)
-	if err := db.q.identityByOpenID.QueryRowContext(ctx, provider, appID, openID).Scan(append(idest, udest...)...); err != nil {
-		return account.Identity{}, account.User{}, db.fail("identity by openid", err)
+	if err := row.Scan(append(idest, udest...)...); err != nil {
+		return account.Identity{}, account.User{}, db.fail(op, err)
 	}
 	ifinish()
 	ufinish()
@@ -70,16 +75,7 @@ const qIdentityByUnionID = `SELECT ` + identityColumns + `, ` + userColumnsU + `
 func (db *DB) IdentityByUnionID(ctx context.Context, provider, unionID string) (account.Identity, account.User, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	var id account.Identity
-	var u account.User
-	idest, ifinish := identityDest(&id)
-	udest, ufinish := userDest(&u)
-	if err := db.r.QueryRowContext(ctx, db.sql(qIdentityByUnionID), provider, unionID).Scan(append(idest, udest...)...); err != nil {
-		return account.Identity{}, account.User{}, db.fail("identity by unionid", err)
-	}
-	ifinish()
-	ufinish()
-	return id, u, nil
+	return scanIdentityUser(db.r.QueryRowContext(ctx, db.sql(qIdentityByUnionID), provider, unionID), db, "identity by unionid")
 }
 
 // IdentitiesByUser lists a user's bound identities.

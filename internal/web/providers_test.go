@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/renran/accounts/internal/account"
+	"github.com/renran/accounts/internal/store/storetest"
 	"github.com/renran/accounts/qqemu"
 	"github.com/renran/accounts/wechatemu"
 	"github.com/renran/accounts/weiboemu"
@@ -334,4 +337,32 @@ func TestWeChatUnionID(t *testing.T) {
 				409, "account_has_wechat")
 		})
 	}
+}
+
+// TestUnlinkWithoutPassword: an account without a password (made by QQ, or imported from
+// the old site) may unlink one provider while another remains, and not the last one.
+func TestUnlinkWithoutPassword(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) { o.noLimits = true })
+	ctx := context.Background()
+	u, err := e.db.CreateUser(ctx, storetest.NewUser())
+	if err != nil {
+		t.Fatal(err)
+	}
+	weiboUser := e.wb.AddUser("").UID
+	for _, id := range []account.Identity{
+		{Provider: "qq", AppID: testAppID, OpenID: e.emu.OpenID(testAppID, "10001"), UserID: u.ID},
+		{Provider: "weibo", AppID: testWeiboKey, OpenID: weiboUser, UserID: u.ID},
+	} {
+		if _, err := e.db.BindIdentity(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.browser()
+	login := b.qqLogin("/", "10001")
+	if login.str("username") != u.Username {
+		t.Fatalf("QQ login = %s", login.raw)
+	}
+	a := b.auth(login.str("token"))
+	wantStatus(t, "unlink Weibo, QQ remains", a.do("DELETE", "/oauth/weibo/", map[string]any{"password": ""}), 204, "")
+	wantStatus(t, "unlink QQ, the last way in", a.do("DELETE", "/oauth/qq/", map[string]any{"password": ""}), 409, "last_login_method")
 }

@@ -18,6 +18,7 @@ async function load() {
     return;
   }
   const u = res.data;
+  hasPassword = !!u.has_password;
   $('#user-nickname').textContent = u.nickname;
   $('#user-username').textContent = u.username;
   $('#user-mobile').textContent = u.mobile || '未绑定';
@@ -207,13 +208,18 @@ async function link(p, btn) {
   toast(res.data.message || `${spaced(name)}暂时不可用，请稍后重试`.trim());
 }
 
-// unlinking is the provider whose 解除绑定 opened the password form.
+// unlinking is the provider whose 解除绑定 opened the form. An account without a password
+// (made by QQ, or brought over from the old site) confirms without one: the server allows
+// it while another login method remains.
 let unlinking = 'qq';
+let hasPassword = true;
 function openUnlink(p) {
   unlinking = p;
-  $('#unlink-label').textContent = `输入密码以解除${spaced(PROVIDERS[p])}关联`;
+  const name = spaced(PROVIDERS[p]);
+  $('#unlink-label').textContent = hasPassword ? `输入密码以解除${name}关联` : `解除后将不能再用${name}登录这个账号`;
+  $('#unlink-password').hidden = !hasPassword;
   $('#unlink-form').hidden = false;
-  $('#unlink-password').focus();
+  (hasPassword ? $('#unlink-password') : $('#unlink-submit')).focus();
 }
 
 const unlinkForm = $('#unlink-form');
@@ -221,8 +227,8 @@ $('#unlink-cancel').addEventListener('click', () => { unlinkForm.hidden = true; 
 unlinkForm.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   clearErrors(unlinkForm);
-  const password = unlinkForm.elements.password.value;
-  if (!password) { fieldError(unlinkForm, 'password', '请输入当前密码').focus(); return; }
+  const password = hasPassword ? unlinkForm.elements.password.value : '';
+  if (hasPassword && !password) { fieldError(unlinkForm, 'password', '请输入当前密码').focus(); return; }
   const btn = $('#unlink-submit');
   setBusy(btn, true, '解除中…');
   const res = await api('DELETE', `/oauth/${unlinking}/`, { password }, { auth: true });
