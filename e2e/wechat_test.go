@@ -82,6 +82,20 @@ func TestWeChatQRFirstTimeNewAccountThenReturning(t *testing.T) {
 	if got := text(t, ctx, "#user-nickname"); got != "荏苒微信读者" {
 		t.Errorf("returning WeChat login landed as %q", got)
 	}
+
+	// 取消登录 on WeChat's page comes back with the state and no code: cancelled, not broken.
+	must(t, ctx,
+		chromedp.Click(chromedp.CSS("#logout")),
+		chromedp.WaitVisible(chromedp.CSS("#wechat-login")),
+		chromedp.Click(chromedp.CSS("#wechat-login")),
+		chromedp.WaitVisible(chromedp.CSS("button.deny")),
+		chromedp.Click(chromedp.CSS("button.deny")),
+		chromedp.WaitVisible(chromedp.CSS("#cb-error")),
+	)
+	shot(t, ctx, "wechat-cancelled")
+	if got := text(t, ctx, "#cb-error-title"); got != "微信登录已取消" {
+		t.Errorf("title after 取消登录 = %q", got)
+	}
 }
 
 // TestWeChatInAppExistingAccount: in WeChat's own browser (MicroMessenger) the login takes

@@ -148,7 +148,12 @@ func (s *Server) callbackRedirect(w http.ResponseWriter, r *http.Request, path s
 			v.Set(k, x)
 		}
 	}
-	if v.Get("code") == "" && v.Get("error") == "" {
+	switch {
+	case v.Get("code") != "" || v.Get("error") != "":
+	case v.Get("state") != "":
+		// A state and no code: the person refused (WeChat's 取消 comes back this way).
+		v.Set("error", "access_denied")
+	default:
 		v.Set("error", "no_code")
 	}
 	http.SetCookie(w, &http.Cookie{

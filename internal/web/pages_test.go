@@ -67,10 +67,15 @@ func TestCallbackPage_MovesCodeOutOfURL(t *testing.T) {
 	if r.header.Get("Referrer-Policy") != "no-referrer" || r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("callback redirect headers = %v", r.header)
 	}
-	// A cancelled login (QQ sends no code) is carried as an error, not as an empty code.
+	// A cancelled login (a state and no code: WeChat's 取消) is carried as an error, not as
+	// an empty code; neither code nor state is a link used up (a reload).
 	r = b.do("GET", "/oauth/qq/callback?state=st4te", nil)
+	if !strings.Contains(r.header.Get("Set-Cookie"), "error=access_denied") {
+		t.Errorf("callback with a state and no code: cookie %q", r.header.Get("Set-Cookie"))
+	}
+	r = b.do("GET", "/oauth/qq/callback?foo=1", nil)
 	if !strings.Contains(r.header.Get("Set-Cookie"), "error=no_code") {
-		t.Errorf("callback without a code: cookie %q", r.header.Get("Set-Cookie"))
+		t.Errorf("callback without code or state: cookie %q", r.header.Get("Set-Cookie"))
 	}
 }
 
