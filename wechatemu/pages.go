@@ -55,8 +55,8 @@ func (s *Server) checkAuthorize(q url.Values, kind, wantScope string) string {
 			return "10005 此公众号并没有这些scope的权限"
 		}
 		return "Scope 参数错误或没有 Scope 权限"
-	case kind == MP && len(q.Get("state")) > 128:
-		return "state 参数错误"
+	case kind == MP && (len(q.Get("state")) > 128 || !alnum(q.Get("state"))):
+		return "state 参数错误（a-zA-Z0-9，最多 128 字节）"
 	}
 	for _, u := range a.RedirectURIs {
 		if u == q.Get("redirect_uri") {
@@ -67,6 +67,16 @@ func (s *Server) checkAuthorize(q url.Values, kind, wantScope string) string {
 		return "10003 redirect_uri域名与后台配置不一致"
 	}
 	return "redirect_uri 参数错误"
+}
+
+func alnum(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func scopeOK(scope, want, kind string) bool {

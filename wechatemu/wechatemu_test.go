@@ -134,6 +134,10 @@ func TestAuthorizePages(t *testing.T) {
 	if st, body, _ := do(get(srv.URL+"/connect/oauth2/authorize?"+mp.Encode(), wxUA)); st != 200 || !strings.Contains(body, "荏苒公众号") {
 		t.Errorf("the official account's page in WeChat = %d", st)
 	}
+	mp.Set("state", "not-only_alnum")
+	if _, body, _ := do(get(srv.URL+"/connect/oauth2/authorize?"+mp.Encode(), wxUA)); !strings.Contains(body, "state 参数错误") {
+		t.Error("the official account took a state that is not letters and digits")
+	}
 	req, _ := http.NewRequest("POST", srv.URL+"/connect/deny", strings.NewReader(ok.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if st, _, h := do(req); st != 302 || h.Get("Location") != redirect+"?state=s" {

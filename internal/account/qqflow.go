@@ -2,8 +2,10 @@ package account
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +30,7 @@ type stateRecord struct {
 	Remember    bool  `json:"remember,omitempty"` // 记住我 on the login page: the session lasts 30 days
 }
 
-// Begin mints a state (256 random bits, URL-safe) for provider's authorize URL and
+// Begin mints a state (256 random bits in hex) for provider's authorize URL and
 // remembers the sanitised next with it on the server for StateTTL (ErrNotFound for a
 // provider that is not registered).
 //
@@ -58,7 +60,13 @@ func (s *Service) begin(ctx context.Context, st stateRecord, mobile bool, cl Cli
 	}
 	next := SafeNext(st.Next)
 	st.Next = next
-	state := randomToken(32)
+	// Hex, not base64url: WeChat's official account takes only letters and digits in state
+	// (at most 128 bytes); 256 bits either way.
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	state := hex.EncodeToString(b)
 	u, app := p.AuthorizeURL(state, Browser{Mobile: mobile, UserAgent: cl.UserAgent})
 	if app != p.AppID() {
 		st.App = app
