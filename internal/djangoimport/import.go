@@ -353,8 +353,9 @@ func (im *importer) decide(r userRow, taken map[string]map[string]bool) (d decid
 	if kind, v := account.ParseLogin(r.username); kind != account.ByUsername && v != u.Mobile && v != u.Email {
 		add(Warning, "username", "username_not_a_login", "the username reads as a mobile or an e-mail, so it cannot be used to log in; the user logs in with the mobile or e-mail")
 	}
-	if u.PasswordHash == "" && u.Mobile == "" && u.Email == "" {
-		add(Warning, "", "no_way_in", "neither a usable password, a mobile nor an e-mail: only a QQ binding can log this user in")
+	if u.PasswordHash == "" && u.Email == "" {
+		// Recovery is by e-mail (找回密码); there is no login by SMS code.
+		add(Warning, "", "no_way_in", "no usable password and no e-mail to recover one: only a QQ binding can log this user in")
 	}
 	for col, v := range map[string]string{"username": u.Username, "mobile": u.Mobile, "email": u.Email, "nickname": u.Nickname} {
 		if v != "" {

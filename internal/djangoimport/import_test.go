@@ -80,11 +80,14 @@ var wantReport = []string{
 	"rr_users 13 adjusted avatar_invalid",
 	"rr_users 13 adjusted email_invalid",
 	"rr_users 13 adjusted password_unsupported",
+	"rr_users 13 warning no_way_in",
 	"rr_users 5 adjusted password_unusable",
 	"rr_users 6 adjusted mobile_taken",
 	"rr_users 7 adjusted nickname_invalid",
 	"rr_users 8 adjusted password_malformed",
+	"rr_users 8 warning no_way_in",
 	"rr_users 9 adjusted password_over_cap",
+	"rr_users 9 warning no_way_in",
 }
 
 func reportLines(t *testing.T, b []byte) []string {

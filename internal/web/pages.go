@@ -80,8 +80,17 @@ func (s *Server) page(name, title string) http.HandlerFunc {
 
 // pageWith renders page name once, with script (none when empty), answered with status.
 func (s *Server) pageWith(name, title, script string, status int) http.HandlerFunc {
+	return s.render(name, pageData{Title: title, Script: script}, status)
+}
+
+// render renders page name once with d (the site's own fields filled in) and answers it.
+func (s *Server) render(name string, d pageData, status int) http.HandlerFunc {
+	d.Dev, d.Captcha, d.On = s.dev, s.captcha, map[string]bool{}
+	for _, p := range s.providers {
+		d.On[p] = true
+	}
 	var buf bytes.Buffer
-	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", pageData{Title: title, Script: script, Dev: s.dev, Captcha: s.captcha, On: s.providersOn()}); err != nil {
+	if err := pageTemplates.ExecuteTemplate(&buf, name+".html", d); err != nil {
 		panic("web: render page " + name + ": " + err.Error()) // a bug in an embedded template
 	}
 	body, csp := buf.Bytes(), s.pageCSP()
@@ -94,35 +103,15 @@ func (s *Server) pageWith(name, title, script string, status int) http.HandlerFu
 	}
 }
 
-func (s *Server) providersOn() map[string]bool {
-	on := map[string]bool{}
-	for _, p := range s.providers {
-		on[p] = true
-	}
-	return on
-}
-
 // callbackPageFor renders the callback page for provider: its name in the texts, and in
 // data-provider for the script.
 func (s *Server) callbackPageFor(provider string) http.HandlerFunc {
-	var buf bytes.Buffer
 	name := account.ProviderName(provider)
 	spaced, title := name, name+"登录"
 	if name != "" && name[0] < 0x80 { // a Latin name keeps a space on each side: 用 QQ 登录
 		spaced, title = " "+name+" ", name+" 登录"
 	}
-	d := pageData{Title: title, Script: "callback.js", Dev: s.dev, Captcha: s.captcha, Provider: provider, ProviderName: name, Spaced: spaced,
-		On: s.providersOn()}
-	if err := pageTemplates.ExecuteTemplate(&buf, "callback.html", d); err != nil {
-		panic("web: render the callback page: " + err.Error())
-	}
-	body, csp := buf.Bytes(), s.pageCSP()
-	return func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", csp)
-		_, _ = w.Write(body)
-	}
+	return s.render("callback", pageData{Title: title, Script: "callback.js", Provider: provider, ProviderName: name, Spaced: spaced}, http.StatusOK)
 }
 
 // handleCallbackPage handles GET /oauth/qq/callback, QQ's redirect target. When QQ's code
