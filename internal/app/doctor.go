@@ -20,6 +20,8 @@ import (
 	"github.com/renran/accounts/internal/sms"
 	"github.com/renran/accounts/internal/store"
 	"github.com/renran/accounts/internal/tencentcloud"
+	"github.com/renran/accounts/internal/wechat"
+	"github.com/renran/accounts/internal/weibo"
 )
 
 // Check is one line of renran doctor: what was checked, whether it passed, and for a
@@ -82,6 +84,18 @@ func Doctor(ctx context.Context, getenv func(string) string) []Check {
 		add("QQ app id", true, "RENRAN_QQ_APP_ID", "QQ 应用 ID 格式正确："+cfg.QQAppID, "the QQ app id looks right: "+cfg.QQAppID)
 	} else {
 		add("QQ app id", false, "RENRAN_QQ_APP_ID", "QQ 互联的 APP ID 是一串数字（如 101234567），请从 connect.qq.com 的应用详情复制", "a QQ Connect APP ID is a number like 101234567: copy it from the app's page on connect.qq.com")
+	}
+
+	// WeChat and Weibo: a made-up code, exchanged; the kind of refusal says whether the
+	// app id and secret are right (no user is involved, nothing is created).
+	if cfg.WeChatAppID != "" && !cfg.WeChatEmulator {
+		out = append(out, checkWeChat(ctx, cfg, cfg.WeChatAppID, "RENRAN_WECHAT_APP_ID", "RENRAN_WECHAT_APP_SECRET")...)
+		if cfg.WeChatMPAppID != "" {
+			out = append(out, checkWeChat(ctx, cfg, cfg.WeChatMPAppID, "RENRAN_WECHAT_MP_APP_ID", "RENRAN_WECHAT_MP_APP_SECRET")...)
+		}
+	}
+	if cfg.WeiboAppKey != "" && !cfg.WeiboEmulator {
+		out = append(out, checkWeibo(ctx, cfg))
 	}
 
 	// The database.
@@ -185,6 +199,54 @@ func checkRedirect(cfg config.Config) []Check {
 	msg := "请在 QQ 互联的应用设置中登记完全相同的回调地址（协议、域名、端口、路径、末尾斜杠都要一致）：" + cfg.QQRedirectURL
 	en := "register exactly this callback with QQ Connect (scheme, host, port, path and trailing slash must all match): " + cfg.QQRedirectURL
 	return []Check{{Name: "QQ redirect URL", OK: true, Variable: "RENRAN_QQ_REDIRECT_URL", Chinese: msg, English: en}}
+}
+
+// doctorCode is the made-up authorization code the provider probes exchange.
+const doctorCode = "renrandoctorprobe"
+
+// checkWeChat exchanges a made-up code with app: 40029 (invalid code) means WeChat accepted
+// the AppID and secret.
+func checkWeChat(ctx context.Context, cfg config.Config, app, idVar, secretVar string) []Check {
+	c := wechat.New(wechat.Config{OpenURL: cfg.WeChatOpenURL, APIURL: cfg.WeChatAPIURL, RedirectURL: cfg.WeChatRedirectURL,
+		Web: wechat.App{ID: cfg.WeChatAppID, Secret: cfg.WeChatAppSecret}, MP: wechat.App{ID: cfg.WeChatMPAppID, Secret: cfg.WeChatMPAppSecret}}, nil)
+	_, err := c.Exchange(ctx, app, doctorCode)
+	name := "WeChat " + app
+	var we *wechat.Error
+	switch {
+	case errors.As(err, &we) && (we.Code == 40029 || we.Code == 40163 || we.Code == 42003):
+		return []Check{{Name: name, OK: true, Variable: secretVar, Chinese: "微信接受了 AppID 和 AppSecret（测试 code 答复 " + strconv.Itoa(we.Code) + "，属正常）",
+			English: fmt.Sprintf("WeChat accepts the AppID and AppSecret (a made-up code answered %d, as expected)", we.Code)}}
+	case errors.As(err, &we) && (we.Code == 40125 || we.Code == 41004):
+		return []Check{{Name: name, Variable: secretVar, Chinese: "微信拒绝了 AppSecret（" + strconv.Itoa(we.Code) + "）：请从开放平台/公众平台重新复制",
+			English: fmt.Sprintf("WeChat refused the AppSecret (%d): copy it again from the platform", we.Code)}}
+	case errors.As(err, &we) && (we.Code == 40013 || we.Code == 41002):
+		return []Check{{Name: name, Variable: idVar, Chinese: "微信不认识这个 AppID（" + strconv.Itoa(we.Code) + "）", English: fmt.Sprintf("WeChat does not know this AppID (%d)", we.Code)}}
+	case err != nil:
+		return []Check{{Name: name, Variable: "RENRAN_WECHAT_API_URL", Chinese: "无法调用微信接口：" + err.Error(), English: "cannot call WeChat's API: " + err.Error()}}
+	}
+	return []Check{{Name: name, Variable: secretVar, Chinese: "微信接受了一个编造的 code：这不是真的微信接口", English: "WeChat accepted a made-up code: this is not WeChat's real API"}}
+}
+
+// checkWeibo exchanges a made-up code: 21325 (invalid_grant) means Weibo accepted the app
+// key, the secret and the redirect URL.
+func checkWeibo(ctx context.Context, cfg config.Config) Check {
+	c := weibo.New(weibo.Config{BaseURL: cfg.WeiboBaseURL, AppKey: cfg.WeiboAppKey, AppSecret: cfg.WeiboAppSecret, RedirectURL: cfg.WeiboRedirectURL}, nil)
+	_, err := c.Exchange(ctx, doctorCode)
+	var we *weibo.Error
+	switch {
+	case errors.As(err, &we) && we.Code == 21325:
+		return Check{Name: "Weibo", OK: true, Variable: "RENRAN_WEIBO_APP_SECRET", Chinese: "微博接受了 App Key 和 App Secret（测试 code 答复 21325，属正常）",
+			English: "Weibo accepts the app key and secret (a made-up code answered 21325, as expected)"}
+	case errors.As(err, &we) && (we.Code == 21324 || we.Code == 21323):
+		return Check{Name: "Weibo", Variable: "RENRAN_WEIBO_APP_SECRET", Chinese: fmt.Sprintf("微博拒绝了 App Key 或 App Secret（%d）", we.Code),
+			English: fmt.Sprintf("Weibo refused the app key or secret (%d)", we.Code)}
+	case errors.As(err, &we) && we.Code == 21322:
+		return Check{Name: "Weibo", Variable: "RENRAN_WEIBO_REDIRECT_URL", Chinese: "微博不认这个回调地址：请在应用的「授权回调页」登记 " + cfg.WeiboRedirectURL,
+			English: "Weibo does not accept the redirect URL: register " + cfg.WeiboRedirectURL + " as the app's 授权回调页"}
+	case err != nil:
+		return Check{Name: "Weibo", Variable: "RENRAN_WEIBO_BASE_URL", Chinese: "无法调用微博接口：" + err.Error(), English: "cannot call Weibo's API: " + err.Error()}
+	}
+	return Check{Name: "Weibo", Variable: "RENRAN_WEIBO_APP_SECRET", Chinese: "微博接受了一个编造的 code：这不是真的微博接口", English: "Weibo accepted a made-up code: this is not Weibo's real API"}
 }
 
 func checkCaptcha(ctx context.Context, cfg config.Config) Check {

@@ -18,6 +18,8 @@ import (
 	"github.com/renran/accounts/internal/captcha"
 	"github.com/renran/accounts/internal/tencentcloud/tcfake"
 	"github.com/renran/accounts/internal/testenv"
+	"github.com/renran/accounts/wechatemu"
+	"github.com/renran/accounts/weiboemu"
 )
 
 // TestDoctor runs renran doctor on good and bad configurations: each bad one fails with a
@@ -36,7 +38,17 @@ func TestDoctor(t *testing.T) {
 		io.WriteString(w, `{"Response":{"PhoneNumberInfoSet":[{"Code":"Ok","Message":"success","NationCode":"86","SubscriberNumber":"13800138000","PhoneNumber":"+8613800138000","IsoCode":"CN","IsoName":"China"}],"RequestId":"r"}}`)
 	}))
 	t.Cleanup(smsFake.Close)
+	wx := httptest.NewServer(wechatemu.New(wechatemu.Config{Apps: []wechatemu.App{
+		{ID: "wxprod0000000001", Secret: "prod-wechat-secret", Kind: wechatemu.Website, OpenPlatform: "p"},
+		{ID: "wxprod0000000002", Secret: "prod-mp-secret", Kind: wechatemu.MP, OpenPlatform: "p"}}}))
+	t.Cleanup(wx.Close)
+	wb := httptest.NewServer(weiboemu.New(weiboemu.Config{Apps: []weiboemu.App{{AppKey: "3000000009", AppSecret: "prod-weibo-secret"}}}))
+	t.Cleanup(wb.Close)
 	prod := map[string]string{
+		"RENRAN_WECHAT_APP_ID": "wxprod0000000001", "RENRAN_WECHAT_APP_SECRET": "prod-wechat-secret",
+		"RENRAN_WECHAT_MP_APP_ID": "wxprod0000000002", "RENRAN_WECHAT_MP_APP_SECRET": "prod-mp-secret",
+		"RENRAN_WECHAT_OPEN_URL": wx.URL, "RENRAN_WECHAT_API_URL": wx.URL,
+		"RENRAN_WEIBO_APP_KEY": "3000000009", "RENRAN_WEIBO_APP_SECRET": "prod-weibo-secret", "RENRAN_WEIBO_BASE_URL": wb.URL,
 		"RENRAN_ENV": "production", "RENRAN_PUBLIC_URL": "https://renran.example", "RENRAN_SECRET_KEY": "kR3v9Qm2Lx8Pz4Tn7Wb1Yc6Hd5Jf0GsEq",
 		"RENRAN_DATABASE_URL": filepath.Join(t.TempDir(), "renran.db"),
 		"RENRAN_QQ_APP_ID":    "102000001", "RENRAN_QQ_APP_KEY": "prod-app-key",
@@ -72,6 +84,11 @@ func TestDoctor(t *testing.T) {
 		{"the captcha app secret wrong", with("RENRAN_CAPTCHA_APP_SECRET", "not-the-secret"), "RENRAN_CAPTCHA_APP_SECRET"},
 		{"the captcha endpoint down", with("RENRAN_CAPTCHA_ENDPOINT", "http://127.0.0.1:1/"), "RENRAN_CAPTCHA_ENDPOINT"},
 		{"SMS missing settings", with("RENRAN_SMS_SIGN_NAME", ""), "RENRAN_SMS"},
+		{"the WeChat secret wrong", with("RENRAN_WECHAT_APP_SECRET", "not-it"), "RENRAN_WECHAT_APP_SECRET"},
+		{"the official account's secret wrong", with("RENRAN_WECHAT_MP_APP_SECRET", "not-it"), "RENRAN_WECHAT_MP_APP_SECRET"},
+		{"a WeChat app id WeChat does not know", with("RENRAN_WECHAT_APP_ID", "wxnobody"), "RENRAN_WECHAT_APP_ID"},
+		{"WeChat unreachable", with("RENRAN_WECHAT_API_URL", "http://127.0.0.1:1"), "RENRAN_WECHAT_API_URL"},
+		{"the Weibo secret wrong", with("RENRAN_WEIBO_APP_SECRET", "not-it"), "RENRAN_WEIBO_APP_SECRET"},
 		{"SMTP unreachable", with("RENRAN_MAIL", "smtp://u:p@127.0.0.1:1", "RENRAN_MAIL_FROM", "no-reply@renran.example"), "RENRAN_MAIL"},
 	}
 	if os.Getenv("RENRAN_TEST_POSTGRES_URL") != "" {
