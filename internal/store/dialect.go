@@ -114,7 +114,10 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 		v.Set("_txlock", "immediate")
 		return "file:" + filepath.ToSlash(path) + "?" + v.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn(""))
+	// The writer does not checkpoint the WAL itself: a checkpoint at a commit stalls every
+	// login waiting on that commit. A connection of its own does it in the background
+	// (checkpointer), beside the writer.
+	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -146,11 +149,38 @@ func OpenSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	db.r = r
+	cp, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
+	}
+	cp.SetMaxOpenConns(1)
+	db.writerWG.Add(1)
+	go db.checkpointer(cp)
 	if err := db.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkpointer copies the WAL back into the database file every half second while it has
+// grown (PASSIVE: it never waits for, nor blocks, the writer or the readers), and once more,
+// fully, at Close.
+func (db *DB) checkpointer(cp *sql.DB) {
+	defer db.writerWG.Done()
+	defer cp.Close()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.quit:
+			_, _ = cp.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			return
+		case <-t.C:
+			_, _ = cp.Exec("PRAGMA wal_checkpoint(PASSIVE)") // a failure is retried at the next tick
+		}
+	}
 }
 
 // openProblem names the file SQLite could not open or write and, where it can tell, why:
