@@ -252,6 +252,27 @@ func TestProviderFailures(t *testing.T) {
 			if created != 1 {
 				t.Errorf("%d registrations with one pending identity succeeded; want 1", created)
 			}
+
+			// Concurrent 已有账号 binds of one pending identity to four accounts: one wins.
+			owners := make([]string, 4)
+			for i := range owners {
+				owners[i] = e.user("correct horse battery").Username
+			}
+			b2 := e.browser()
+			pend2 := p.callback(b2, p.start(b2, "", p.newUser(e)))
+			bound := 0
+			concurrently(len(owners), func(i int) response {
+				r := b2.do("PUT", p.info(), map[string]any{"qq_user": pend2.str("qq_user"), "account": owners[i], "password": "correct horse battery"})
+				if r.status == 200 {
+					mu.Lock()
+					bound++
+					mu.Unlock()
+				}
+				return r
+			})
+			if _, idents := e.counts(); bound != 1 {
+				t.Errorf("%d concurrent binds of one pending identity succeeded (%d identities); want 1", bound, idents)
+			}
 		})
 	}
 }
