@@ -106,61 +106,64 @@ var Variables = []Var{
 
 // Config is the loaded configuration.
 type Config struct {
-	Production                       bool
-	Addr                             string
-	PublicURL                        *url.URL // no trailing slash in Path
-	DataDir                          string
-	SQLitePath                       string // when DatabaseURL is a SQLite file
-	DatabaseURL                      string
-	Postgres                         bool // DatabaseURL is postgres://…
-	DBTimeout                        time.Duration
-	AccessTTL                        time.Duration
-	RedisURL                         string
-	RedisPrefix                      string
-	MetricsAddr                      string // "" when off
-	PprofAddr                        string // "" when off; loopback only
-	SecretKey                        []byte // nil in development until the data folder's secret is loaded
-	QQAppID                          string
-	QQAppKey                         string
-	QQRedirectURL                    string
-	QQBaseURL                        string
-	QQEmulator                       bool   // serve the built-in emulator under /_dev/qq/ and point the client at it
-	WeChatAppID, WeChatAppSecret     string // "": WeChat login is off
-	WeChatMPAppID, WeChatMPAppSecret string // "": no official account
-	WeChatOpenURL, WeChatAPIURL      string
-	WeChatRedirectURL                string
-	WeChatEmulator                   bool   // serve the built-in WeChat emulator under /_dev/wechat/
-	WeiboAppKey                      string // "": Weibo login is off
-	WeiboAppSecret                   string
-	WeiboRedirectURL                 string
-	WeiboBaseURL                     string
-	WeiboEmulator                    bool      // serve the built-in Weibo emulator under /_dev/weibo/
-	Captcha                          string    // tencent, dev, off
-	CaptchaPolicy                    [3]string // login, bind, sms: always or after-failures
-	CaptchaAppID                     string
-	CaptchaSecret                    string
-	CaptchaURL                       string // DescribeCaptchaResult endpoint
-	CaptchaScript                    string // TCaptcha.js
-	CaptchaOpen                      bool   // fail open
-	TencentID                        string
-	TencentKey                       string
-	SMS                              string // tencent, aliyun, dev
-	SMSSign                          string
-	SMSTemplate                      string
-	SMSNoticeTemplate                string // empty: no security notices by SMS
-	SMSAppID                         string // tencent SmsSdkAppId
-	SMSRegion                        string
-	SMSEndpoint                      string
-	AliyunID                         string
-	AliyunSecret                     string
-	Mail                             string
-	MailFrom                         string
-	RateLimits                       bool
-	TrustedProxies                   []netip.Prefix
-	CORSOrigins                      []string // normalised scheme://host[:port]
-	AllowedHosts                     []string // production: lower-case host[:port] the site answers to; nil in development (any)
-	MaxConns                         int      // 0: the descriptor limit less a reserve
-	MaxConnsPerIP                    int      // 0: none
+	Production        bool
+	Addr              string
+	PublicURL         *url.URL // no trailing slash in Path
+	DataDir           string
+	SQLitePath        string // when DatabaseURL is a SQLite file
+	DatabaseURL       string
+	Postgres          bool // DatabaseURL is postgres://…
+	DBTimeout         time.Duration
+	AccessTTL         time.Duration
+	RedisURL          string
+	RedisPrefix       string
+	MetricsAddr       string // "" when off
+	PprofAddr         string // "" when off; loopback only
+	SecretKey         []byte // nil in development until the data folder's secret is loaded
+	QQAppID           string
+	QQAppKey          string
+	QQRedirectURL     string
+	QQBaseURL         string
+	QQEmulator        bool   // serve the built-in emulator under /_dev/qq/ and point the client at it
+	WeChatAppID       string // "": WeChat login is off
+	WeChatAppSecret   string
+	WeChatMPAppID     string // "": no official account
+	WeChatMPAppSecret string
+	WeChatOpenURL     string
+	WeChatAPIURL      string
+	WeChatRedirectURL string
+	WeChatEmulator    bool   // serve the built-in WeChat emulator under /_dev/wechat/
+	WeiboAppKey       string // "": Weibo login is off
+	WeiboAppSecret    string
+	WeiboRedirectURL  string
+	WeiboBaseURL      string
+	WeiboEmulator     bool      // serve the built-in Weibo emulator under /_dev/weibo/
+	Captcha           string    // tencent, dev, off
+	CaptchaPolicy     [3]string // login, bind, sms: always or after-failures
+	CaptchaAppID      string
+	CaptchaSecret     string
+	CaptchaURL        string // DescribeCaptchaResult endpoint
+	CaptchaScript     string // TCaptcha.js
+	CaptchaOpen       bool   // fail open
+	TencentID         string
+	TencentKey        string
+	SMS               string // tencent, aliyun, dev
+	SMSSign           string
+	SMSTemplate       string
+	SMSNoticeTemplate string // empty: no security notices by SMS
+	SMSAppID          string // tencent SmsSdkAppId
+	SMSRegion         string
+	SMSEndpoint       string
+	AliyunID          string
+	AliyunSecret      string
+	Mail              string
+	MailFrom          string
+	RateLimits        bool
+	TrustedProxies    []netip.Prefix
+	CORSOrigins       []string // normalised scheme://host[:port]
+	AllowedHosts      []string // production: lower-case host[:port] the site answers to; nil in development (any)
+	MaxConns          int      // 0: the descriptor limit less a reserve
+	MaxConnsPerIP     int      // 0: none
 }
 
 // Secure reports whether cookies must be Secure with the __Host- prefix (https public URL).
