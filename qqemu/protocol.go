@@ -58,44 +58,13 @@ func params(r *http.Request) url.Values {
 }
 
 // wait applies the configured latency, giving up when the client does.
-func (s *Server) wait(r *http.Request) {
-	d := time.Duration(s.latency.Load())
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	}
-}
-
-// takeFault returns the first fault for endpoint and uses up one of its times.
-func (s *Server) takeFault(endpoint string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Endpoint != endpoint {
-			continue
-		}
-		got := *f
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return &got
-	}
-	return nil
-}
+func (s *Server) wait(r *http.Request) { s.latency.Wait(r) }
 
 // applyFault writes the fault's answer and reports whether it did. jsonp says whether the
 // endpoint's errors are JSONP-wrapped by default.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, endpoint string, jsonp bool) bool {
-	f := s.takeFault(endpoint)
-	if f == nil {
+	f, ok := s.faults.Take(endpoint)
+	if !ok {
 		return false
 	}
 	switch f.Kind {
@@ -438,10 +407,7 @@ func (s *Server) handleAddUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleGetSettings(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	st := settings{LatencyMS: int(time.Duration(s.latency.Load()) / time.Millisecond), ExpiresIn: s.expires, Faults: []Fault{}}
-	for _, f := range s.faults {
-		st.Faults = append(st.Faults, *f)
-	}
+	st := settings{LatencyMS: int(s.latency.Get() / time.Millisecond), ExpiresIn: s.expires, Faults: s.faults.List()}
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(st)
@@ -460,11 +426,7 @@ func (s *Server) handlePutSettings(w http.ResponseWriter, r *http.Request) {
 	if st.ExpiresIn > 0 {
 		s.expires = st.ExpiresIn
 	}
-	s.faults = nil
-	for i := range st.Faults {
-		f := st.Faults[i]
-		s.faults = append(s.faults, &f)
-	}
 	s.mu.Unlock()
+	s.faults.Set(st.Faults)
 	s.handleGetSettings(w, r)
 }

@@ -17,11 +17,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/renran/accounts/internal/emukit"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -68,16 +68,12 @@ type Config struct {
 	Now       func() time.Time
 }
 
-// Fault is an injected failure for one endpoint.
-type Fault struct {
-	Endpoint string `json:"endpoint"` // "token", "me" or "user_info"
-	// Kind is one of: "error" (a QQ error body with Code), "http500", "timeout" (no answer
-	// until the client gives up), "malformed" (a truncated body), "bom" (a UTF-8 BOM before a
-	// correct body), "trailing_comma" (the wiki's JSONP error with a trailing comma).
-	Kind  string `json:"kind"`
-	Code  int    `json:"code,omitempty"`
-	Times int    `json:"times,omitempty"` // how many requests it hits; 0: until cleared
-}
+// Fault is an injected failure for one endpoint: "token", "me" or "user_info". Kind is
+// one of: "error" (a QQ error body with Code), "http500", "timeout" (no answer until the
+// client gives up), "malformed" (a truncated body), "bom" (a UTF-8 BOM before a correct
+// body), "trailing_comma" (the wiki's JSONP error with a trailing comma). Times is how many
+// requests it hits; 0: until cleared.
+type Fault = emukit.Fault
 
 // Server is the emulator. It is an http.Handler; mount it at any path prefix with
 // http.StripPrefix, since every link it writes is relative.
@@ -86,7 +82,9 @@ type Server struct {
 	apps map[string]*App
 	mux  *http.ServeMux
 
-	latency atomic.Int64 // nanoseconds
+	latency emukit.Latency
+	faults  emukit.Faults
+	calls   emukit.Calls
 
 	mu       sync.Mutex
 	users    []User
@@ -95,11 +93,8 @@ type Server struct {
 	codes    map[string]*codeRecord
 	tokens   map[string]*tokenRecord
 	refresh  map[string]*refreshRecord
-	faults   []*Fault
 	expires  int
 	inserts  int
-
-	calls sync.Map // endpoint name → *atomic.Int64
 }
 
 type codeRecord struct {
@@ -162,7 +157,7 @@ func New(cfg Config) *Server {
 		s.usersByU[u.UIN] = len(s.users)
 		s.users = append(s.users, u)
 	}
-	s.latency.Store(int64(cfg.Latency))
+	s.latency.Set(cfg.Latency)
 	s.routes()
 	return s
 }
@@ -200,38 +195,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // SetLatency sets the delay added before every protocol answer.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // InjectFault adds a fault; faults are tried in the order they were added.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
+func (s *Server) InjectFault(f Fault) { s.faults.Add(f) }
 
 // ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Set(nil) }
 
 // Calls reports how many requests an endpoint ("authorize", "token", "me", "user_info") has had.
-func (s *Server) Calls(endpoint string) int64 {
-	v, ok := s.calls.Load(endpoint)
-	if !ok {
-		return 0
-	}
-	return v.(*atomic.Int64).Load()
-}
+func (s *Server) Calls(endpoint string) int64 { return s.calls.Get(endpoint) }
 
-func (s *Server) count(endpoint string) {
-	v, ok := s.calls.Load(endpoint)
-	if !ok {
-		v, _ = s.calls.LoadOrStore(endpoint, new(atomic.Int64))
-	}
-	v.(*atomic.Int64).Add(1)
-}
+func (s *Server) count(endpoint string) { s.calls.Add(endpoint) }
 
 // firstNewUIN is where the QQ numbers of new users start: a random 10-digit number, so
 // that a new user of this run never has the number (and so the openid) of a new user of

@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/renran/accounts/internal/emukit"
 	"net/http"
 	"strings"
 	"sync"
@@ -82,12 +83,7 @@ type Config struct {
 // Fault is an injected failure of an API endpoint (token, refresh, userinfo, auth): Kind
 // "error" (Code: an errcode), "http500", "garbage", "empty" or "timeout". Times 0: until
 // cleared.
-type Fault struct {
-	Endpoint string `json:"endpoint"`
-	Kind     string `json:"kind"`
-	Code     int    `json:"code,omitempty"`
-	Times    int    `json:"times,omitempty"`
-}
+type Fault = emukit.Fault
 
 type flow struct {
 	app, redirect, state string
@@ -111,7 +107,7 @@ type tokenRec struct {
 type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
-	latency atomic.Int64
+	latency emukit.Latency
 	mu      sync.Mutex
 	users   map[string]User
 	order   []string
@@ -120,8 +116,8 @@ type Server struct {
 	tokens  map[string]tokenRec
 	refresh map[string]string // refresh token → access token
 	latest  map[string]string // app+" "+user → the user's current access token in that app
-	faults  []*Fault
-	calls   map[string]*atomic.Int64
+	faults  emukit.Faults
+	calls   emukit.Calls
 	newSeq  atomic.Int64
 }
 
@@ -138,15 +134,12 @@ func New(cfg Config) *Server {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), users: map[string]User{}, flows: map[string]flow{}, codes: map[string]codeRec{},
-		tokens: map[string]tokenRec{}, refresh: map[string]string{}, latest: map[string]string{}, calls: map[string]*atomic.Int64{}}
+		tokens: map[string]tokenRec{}, refresh: map[string]string{}, latest: map[string]string{}}
 	for _, u := range cfg.Users {
 		s.users[u.ID] = u
 		s.order = append(s.order, u.ID)
 	}
-	s.latency.Store(int64(cfg.Latency))
-	for _, e := range []string{"qrconnect", "authorize", "token", "refresh", "userinfo", "auth"} {
-		s.calls[e] = new(atomic.Int64)
-	}
+	s.latency.Set(cfg.Latency)
 	s.mux.HandleFunc("GET /connect/qrconnect", s.handleQRConnect)
 	s.mux.HandleFunc("GET /connect/oauth2/authorize", s.handleMPAuthorize)
 	s.mux.HandleFunc("GET /connect/qrcode/{uuid}", s.handleQRCode)
@@ -166,21 +159,16 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // SetLatency changes the added latency.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // InjectFault adds a fault; ClearFaults removes them all.
-func (s *Server) InjectFault(f Fault) { s.mu.Lock(); s.faults = append(s.faults, &f); s.mu.Unlock() }
+func (s *Server) InjectFault(f Fault) { s.faults.Add(f) }
 
 // ClearFaults removes every fault.
-func (s *Server) ClearFaults() { s.mu.Lock(); s.faults = nil; s.mu.Unlock() }
+func (s *Server) ClearFaults() { s.faults.Set(nil) }
 
 // Calls counts the calls of an endpoint.
-func (s *Server) Calls(endpoint string) int64 {
-	if c, ok := s.calls[endpoint]; ok {
-		return c.Load()
-	}
-	return 0
-}
+func (s *Server) Calls(endpoint string) int64 { return s.calls.Get(endpoint) }
 
 // AddUser adds a new test user and returns it.
 func (s *Server) AddUser(nickname string) User {
@@ -247,40 +235,11 @@ func randomAlnum(n int) string {
 	return string(b)
 }
 
-func (s *Server) wait(r *http.Request) {
-	d := time.Duration(s.latency.Load())
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	}
-}
-
-func (s *Server) takeFault(endpoint string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Endpoint != endpoint {
-			continue
-		}
-		got := *f
-		if f.Times > 0 {
-			if f.Times--; f.Times == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return &got
-	}
-	return nil
-}
+func (s *Server) wait(r *http.Request) { s.latency.Wait(r) }
 
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, endpoint string) bool {
-	f := s.takeFault(endpoint)
-	if f == nil {
+	f, ok := s.faults.Take(endpoint)
+	if !ok {
 		return false
 	}
 	switch f.Kind {

@@ -9,7 +9,7 @@ import (
 // handleToken handles /oauth2/access_token: POST only, parameters in the body or the query.
 // The code is used up by the first exchange that names it, whatever happens next.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	s.calls["token"].Add(1)
+	s.calls.Add("token")
 	s.wait(r)
 	const req = "/oauth2/access_token"
 	if r.Method != http.MethodPost {
@@ -76,7 +76,7 @@ func (s *Server) lookup(token string) (tokenRec, int) {
 // handleTokenInfo handles POST /oauth2/get_token_info: the doc's body, uid and appkey as
 // numbers, scope null.
 func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) {
-	s.calls["token_info"].Add(1)
+	s.calls.Add("token_info")
 	s.wait(r)
 	const req = "/oauth2/get_token_info"
 	if r.Method != http.MethodPost {
@@ -104,7 +104,7 @@ func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) {
 // handleUsersShow handles GET /2/users/show.json: the token as access_token or in
 // "Authorization: OAuth2 …", the user by uid.
 func (s *Server) handleUsersShow(w http.ResponseWriter, r *http.Request) {
-	s.calls["users_show"].Add(1)
+	s.calls.Add("users_show")
 	s.wait(r)
 	const req = "/2/users/show.json"
 	if r.Method != http.MethodGet {

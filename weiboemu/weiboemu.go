@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/renran/accounts/internal/emukit"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,12 +70,7 @@ type Config struct {
 // Kind "error" (Code: a Weibo error_code, with its usual status), "http500", "garbage"
 // (an HTML page) or "timeout" (no answer until the client gives up). Times 0: until
 // cleared.
-type Fault struct {
-	Endpoint string `json:"endpoint"`
-	Kind     string `json:"kind"`
-	Code     int    `json:"code,omitempty"`
-	Times    int    `json:"times,omitempty"`
-}
+type Fault = emukit.Fault
 
 type codeRec struct {
 	app, uid, redirect string
@@ -91,15 +87,15 @@ type tokenRec struct {
 type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
-	latency atomic.Int64
+	latency emukit.Latency
 	mu      sync.Mutex
 	users   map[string]User
 	order   []string
 	codes   map[string]codeRec
 	tokens  map[string]tokenRec
 	byUser  map[string]string // app+" "+uid → its token (Weibo hands the same one back)
-	faults  []*Fault
-	calls   map[string]*atomic.Int64
+	faults  emukit.Faults
+	calls   emukit.Calls
 	nextUID atomic.Int64
 }
 
@@ -113,19 +109,16 @@ func New(cfg Config) *Server {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), users: map[string]User{}, codes: map[string]codeRec{},
-		tokens: map[string]tokenRec{}, byUser: map[string]string{}, calls: map[string]*atomic.Int64{}}
+		tokens: map[string]tokenRec{}, byUser: map[string]string{}}
 	for _, u := range cfg.Users {
 		s.users[u.UID] = u
 		s.order = append(s.order, u.UID)
 	}
-	s.latency.Store(int64(cfg.Latency))
+	s.latency.Set(cfg.Latency)
 	// New users get 10-digit uids starting at a random point, so runs do not collide.
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s.nextUID.Store(5_000_000_000 + int64(b[0])<<24 | int64(b[1])<<16 | int64(b[2])<<8 | int64(b[3]))
-	for _, e := range []string{"authorize", "token", "token_info", "users_show"} {
-		s.calls[e] = new(atomic.Int64)
-	}
 	s.mux.HandleFunc("/oauth2/authorize", s.handleAuthorize)
 	s.mux.HandleFunc("POST /oauth2/approve", s.handleApprove)
 	s.mux.HandleFunc("POST /oauth2/cancel", s.handleCancel)
@@ -140,29 +133,16 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // SetLatency changes the added latency.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // InjectFault adds a fault.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
+func (s *Server) InjectFault(f Fault) { s.faults.Add(f) }
 
 // ClearFaults removes every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.Set(nil) }
 
 // Calls counts the calls of an endpoint: authorize, token, token_info, users_show.
-func (s *Server) Calls(endpoint string) int64 {
-	if c, ok := s.calls[endpoint]; ok {
-		return c.Load()
-	}
-	return 0
-}
+func (s *Server) Calls(endpoint string) int64 { return s.calls.Get(endpoint) }
 
 // AddUser adds a test user with a new uid and returns it.
 func (s *Server) AddUser(name string) User {
@@ -231,42 +211,13 @@ func (s *Server) tokenFor(app, uid string) (string, tokenRec) {
 }
 
 // wait applies the latency, giving up when the client does.
-func (s *Server) wait(r *http.Request) {
-	d := time.Duration(s.latency.Load())
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-	}
-}
-
-func (s *Server) takeFault(endpoint string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Endpoint != endpoint {
-			continue
-		}
-		got := *f
-		if f.Times > 0 {
-			if f.Times--; f.Times == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return &got
-	}
-	return nil
-}
+func (s *Server) wait(r *http.Request) { s.latency.Wait(r) }
 
 // applyFault writes an injected failure for endpoint (request is the path Weibo names in
 // its error bodies) and reports whether it did.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, endpoint, request string) bool {
-	f := s.takeFault(endpoint)
-	if f == nil {
+	f, ok := s.faults.Take(endpoint)
+	if !ok {
 		return false
 	}
 	switch f.Kind {
