@@ -8,8 +8,9 @@
 // deterministic openids per (app, user). Added latency and injected faults are settings, so
 // clients can be tested against timeouts and malformed bodies.
 //
-// The emulator imports nothing from the project that uses it: if the client and the emulator
-// shared parsing code, a bug in it would be invisible to the tests.
+// The emulator shares no code with the client it tests (only internal/emukit, the latency
+// and fault plumbing the emulators have in common): if they shared parsing code, a bug in it
+// would be invisible to the tests.
 package qqemu
 
 import (

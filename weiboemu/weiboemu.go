@@ -10,7 +10,8 @@
 // injected faults are settings. `weiboemu_user=<uid>` on the authorize URL approves at once,
 // for scripts and load tests.
 //
-// Like qqemu, it imports nothing from the project that uses it.
+// Like qqemu, it shares no code with the client it tests (internal/emukit is only the
+// latency and fault plumbing of the emulators).
 package weiboemu
 
 import (

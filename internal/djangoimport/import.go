@@ -9,6 +9,7 @@ package djangoimport
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -84,14 +85,15 @@ func Run(ctx context.Context, src *Source, db *store.DB, rep *Report, o Options)
 		seen: map[string]map[string]bool{"username": {}, "mobile": {}, "email": {}, "nickname": {}}, imported: map[int64]int64{}}
 	// Both tables are looked at first, so that a missing table, column or app id stops the
 	// import before it writes anything.
-	if _, err := im.columns(ctx, o.UsersTable, userColumns, requiredUser); err != nil {
+	userCols, have, err := im.columns(ctx, o.UsersTable, userColumns, requiredUser)
+	if err != nil {
 		return im.sum, err
 	}
 	qqCols, qqTotal, err := im.qqTable(ctx)
 	if err != nil {
 		return im.sum, err
 	}
-	if err := im.users(ctx); err != nil {
+	if err := im.users(ctx, userCols, have); err != nil {
 		return im.sum, err
 	}
 	if qqCols != nil {
@@ -121,12 +123,12 @@ type importer struct {
 	phase    time.Time // when the table being read was started
 }
 
-// columns reads table's columns, keeps those of want the table has, and fails naming the
-// required ones it lacks.
-func (im *importer) columns(ctx context.Context, table string, want, required []string) ([]string, error) {
+// columns reads table's columns, keeps those of want the table has (and returns all it
+// has), and fails naming the required ones it lacks.
+func (im *importer) columns(ctx context.Context, table string, want, required []string) ([]string, map[string]bool, error) {
 	have, err := im.src.Columns(ctx, table)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var missing, cols []string
 	for _, c := range required {
@@ -135,14 +137,56 @@ func (im *importer) columns(ctx context.Context, table string, want, required []
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("table %s lacks the column(s) %s (see --users-table, --qq-table)", table, strings.Join(missing, ", "))
+		return nil, nil, fmt.Errorf("table %s lacks the column(s) %s (see --users-table, --qq-table)", table, strings.Join(missing, ", "))
 	}
 	for _, c := range want {
 		if have[c] {
 			cols = append(cols, c)
 		}
 	}
-	return cols, nil
+	return cols, have, nil
+}
+
+// eachBatch reads table in id order, a batch at a time: decode turns each row (its id,
+// and get for its other columns) into an R, batch takes them, and a progress line follows
+// (done counts the rows handled so far, of total).
+func eachBatch[R any](ctx context.Context, im *importer, table, what string, cols []string, total int64, done *int,
+	decode func(id int64, get func(col string) sql.NullString) R, batch func([]R) error) error {
+	index := make(map[string]int, len(cols))
+	for i, c := range cols {
+		index[c] = i
+	}
+	im.phase = im.o.Now()
+	after := int64(math.MinInt64)
+	for {
+		page, err := im.src.Page(ctx, table, cols, after, im.o.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		rows := make([]R, 0, len(page))
+		for _, vals := range page {
+			id, err := strconv.ParseInt(vals[index["id"]].String, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s: id %q is not an integer", table, vals[index["id"]].String)
+			}
+			rows = append(rows, decode(id, func(col string) sql.NullString {
+				if i, ok := index[col]; ok {
+					return vals[i]
+				}
+				return sql.NullString{}
+			}))
+			after = id
+		}
+		if err := batch(rows); err != nil {
+			return err
+		}
+		im.show(what, *done, total, false)
+	}
+	im.show(what, *done, total, true)
+	return nil
 }
 
 // userRow is one row of the user table.
@@ -153,12 +197,7 @@ type userRow struct {
 	joined                                              time.Time
 }
 
-func (im *importer) users(ctx context.Context) error {
-	cols, err := im.columns(ctx, im.o.UsersTable, userColumns, requiredUser)
-	if err != nil {
-		return err
-	}
-	have, _ := im.src.Columns(ctx, im.o.UsersTable)
+func (im *importer) users(ctx context.Context, cols []string, have map[string]bool) error {
 	var ignored []string
 	for _, c := range ignoredUserColumns {
 		if have[c] {
@@ -170,54 +209,13 @@ func (im *importer) users(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	im.phase = im.o.Now()
-	after := int64(math.MinInt64)
-	for {
-		page, err := im.src.Page(ctx, im.o.UsersTable, cols, after, im.o.BatchSize)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
-		rows := make([]userRow, 0, len(page))
-		for _, vals := range page {
-			r := userRow{active: true}
-			for i, c := range cols {
-				v := vals[i]
-				switch c {
-				case "id":
-					if r.id, err = strconv.ParseInt(v.String, 10, 64); err != nil {
-						return fmt.Errorf("%s: id %q is not an integer", im.o.UsersTable, v.String)
-					}
-				case "username":
-					r.username = v.String
-				case "password":
-					r.password = v.String
-				case "email":
-					r.email = v.String
-				case "mobile":
-					r.mobile = v.String
-				case "nickname":
-					r.nickname = v.String
-				case "avatar":
-					r.avatar = v.String
-				case "is_active":
-					r.active = parseBool(v, true)
-				case "date_joined":
-					r.joined = parseTime(v)
-				}
-			}
-			rows = append(rows, r)
-		}
-		after = rows[len(rows)-1].id
-		if err := im.userBatch(ctx, rows); err != nil {
-			return err
-		}
-		im.show("users", im.sum.Users, total, false)
+	decode := func(id int64, get func(string) sql.NullString) userRow {
+		return userRow{id: id, username: get("username").String, password: get("password").String, email: get("email").String,
+			mobile: get("mobile").String, nickname: get("nickname").String, avatar: get("avatar").String,
+			active: parseBool(get("is_active"), true), joined: parseTime(get("date_joined"))}
 	}
-	im.show("users", im.sum.Users, total, true)
-	return nil
+	return eachBatch(ctx, im, im.o.UsersTable, "users", cols, total, &im.sum.Users, decode,
+		func(rows []userRow) error { return im.userBatch(ctx, rows) })
 }
 
 // decided is a row made ready to import, with the report entries it earned.
@@ -539,7 +537,7 @@ type qqRow struct {
 // qqTable returns the columns to read of the QQ table and its row count; no columns
 // when there is no such table.
 func (im *importer) qqTable(ctx context.Context) ([]string, int64, error) {
-	cols, err := im.columns(ctx, im.o.QQTable, qqColumns, requiredQQ)
+	cols, _, err := im.columns(ctx, im.o.QQTable, qqColumns, requiredQQ)
 	if errors.Is(err, ErrNoTable) {
 		fmt.Fprintf(im.o.Progress, "renran: no table %s: no QQ bindings to import\n", im.o.QQTable)
 		return nil, 0, nil
@@ -559,47 +557,14 @@ func (im *importer) qqTable(ctx context.Context) ([]string, int64, error) {
 }
 
 func (im *importer) qq(ctx context.Context, cols []string, total int64) error {
-	im.phase = im.o.Now()
 	seenOpenID, seenUser := map[string]bool{}, map[int64]bool{}
-	after := int64(math.MinInt64)
-	for {
-		page, err := im.src.Page(ctx, im.o.QQTable, cols, after, im.o.BatchSize)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
-		rows := make([]qqRow, 0, len(page))
-		for _, vals := range page {
-			var r qqRow
-			for i, c := range cols {
-				v := vals[i]
-				switch c {
-				case "id":
-					if r.id, err = strconv.ParseInt(v.String, 10, 64); err != nil {
-						return fmt.Errorf("%s: id %q is not an integer", im.o.QQTable, v.String)
-					}
-				case "qq_user_id":
-					r.djangoUser, _ = strconv.ParseInt(v.String, 10, 64)
-				case "qq_openid":
-					r.openid = strings.TrimSpace(v.String)
-				case "is_deleted":
-					r.deleted = parseBool(v, false)
-				case "created_time":
-					r.created = parseTime(v)
-				}
-			}
-			rows = append(rows, r)
-		}
-		after = rows[len(rows)-1].id
-		if err := im.qqBatch(ctx, rows, seenOpenID, seenUser); err != nil {
-			return err
-		}
-		im.show("QQ bindings", im.sum.QQ, total, false)
+	decode := func(id int64, get func(string) sql.NullString) qqRow {
+		user, _ := strconv.ParseInt(get("qq_user_id").String, 10, 64)
+		return qqRow{id: id, djangoUser: user, openid: strings.TrimSpace(get("qq_openid").String),
+			deleted: parseBool(get("is_deleted"), false), created: parseTime(get("created_time"))}
 	}
-	im.show("QQ bindings", im.sum.QQ, total, true)
-	return nil
+	return eachBatch(ctx, im, im.o.QQTable, "QQ bindings", cols, total, &im.sum.QQ, decode,
+		func(rows []qqRow) error { return im.qqBatch(ctx, rows, seenOpenID, seenUser) })
 }
 
 func (im *importer) qqBatch(ctx context.Context, rows []qqRow, seenOpenID map[string]bool, seenUser map[int64]bool) error {
