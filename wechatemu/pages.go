@@ -223,18 +223,28 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 	s.page(w, url.Values{"appid": {f.app}, "redirect_uri": {f.redirect}, "state": {f.state}}, uuid, "snsapi_login", false)
 }
 
-// handleApprove handles 确认登录 as a listed user or a new one.
-func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
+// formFlow reads the authorize request a page's form carries back (approve, deny) and
+// checks it again; on a refusal it has answered WeChat's page (ok false).
+func (s *Server) formFlow(w http.ResponseWriter, r *http.Request) (App, url.Values, bool) {
 	_ = r.ParseForm()
-	a, ok := s.app(r.PostForm.Get("appid"))
+	a, known := s.app(r.PostForm.Get("appid"))
 	q := url.Values{"appid": {a.ID}, "redirect_uri": {r.PostForm.Get("redirect_uri")}, "response_type": {"code"},
 		"scope": {r.PostForm.Get("scope")}, "state": {r.PostForm.Get("state")}}
-	if !ok {
-		errorPage(w, "AppID 参数错误")
-		return
+	msg := "AppID 参数错误"
+	if known {
+		msg = s.checkAuthorize(q, a.Kind, "snsapi_login")
 	}
-	if msg := s.checkAuthorize(q, a.Kind, "snsapi_login"); msg != "" {
+	if msg != "" {
 		errorPage(w, msg)
+		return App{}, nil, false
+	}
+	return a, q, true
+}
+
+// handleApprove handles 确认登录 as a listed user or a new one.
+func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
+	a, q, ok := s.formFlow(w, r)
+	if !ok {
 		return
 	}
 	id := r.PostForm.Get("user")
@@ -263,16 +273,8 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 
 // handleDeny handles 取消: the site is called back with the state and no code.
 func (s *Server) handleDeny(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	a, ok := s.app(r.PostForm.Get("appid"))
-	q := url.Values{"appid": {a.ID}, "redirect_uri": {r.PostForm.Get("redirect_uri")}, "response_type": {"code"},
-		"scope": {r.PostForm.Get("scope")}, "state": {r.PostForm.Get("state")}}
+	_, q, ok := s.formFlow(w, r)
 	if !ok {
-		errorPage(w, "AppID 参数错误")
-		return
-	}
-	if msg := s.checkAuthorize(q, a.Kind, "snsapi_login"); msg != "" {
-		errorPage(w, msg)
 		return
 	}
 	http.Redirect(w, r, callback(q.Get("redirect_uri"), "", q.Get("state")), http.StatusFound)

@@ -25,6 +25,14 @@ func (s *Server) checkAuthorize(clientID, redirect, responseType string) string 
 	return "错误码：21322 重定向地址不匹配 (error:redirect_uri_mismatch)"
 }
 
+// refuse answers Weibo's error page: the site is never called back.
+func refuse(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.WriteHeader(http.StatusBadRequest)
+	_ = errorPage.Execute(w, msg)
+}
+
 // callback is redirect_uri with the code (and the state, when one was sent).
 func callback(redirect, code, state string) string {
 	q := url.Values{"code": {code}}
@@ -49,10 +57,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	p := params(r)
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, p("response_type")); msg != "" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", pageCSP)
-		w.WriteHeader(http.StatusBadRequest)
-		_ = errorPage.Execute(w, msg)
+		refuse(w, msg)
 		return
 	}
 	if uid := p("weiboemu_user"); uid != "" {
@@ -87,10 +92,7 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 	p := params(r)
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, ""); msg != "" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", pageCSP)
-		w.WriteHeader(http.StatusBadRequest)
-		_ = errorPage.Execute(w, msg)
+		refuse(w, msg)
 		return
 	}
 	uid := p("uid")
@@ -113,10 +115,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	p := params(r)
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, ""); msg != "" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", pageCSP)
-		w.WriteHeader(http.StatusBadRequest)
-		_ = errorPage.Execute(w, msg)
+		refuse(w, msg)
 		return
 	}
 	q := "error_uri=%2Foauth2%2Fauthorize&error=access_denied&error_description=user%20denied%20your%20request.&error_code=21330"
