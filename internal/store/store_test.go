@@ -390,3 +390,41 @@ func TestInspect(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteCheckpointsInBackground: the writer does not checkpoint the WAL at its commits
+// (wal_autocheckpoint(0)); the background checkpointer copies the WAL into the database
+// file while the store is open, so the file grows without a Close.
+func TestSQLiteCheckpointsInBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "renran.db")
+	db, err := store.OpenSQLite(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var autocheckpoint int
+	if err := db.SQL().QueryRow("PRAGMA wal_autocheckpoint").Scan(&autocheckpoint); err != nil || autocheckpoint != 0 {
+		t.Fatalf("the writer's wal_autocheckpoint = %d, %v; want 0 (the checkpointer does it)", autocheckpoint, err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	ctx := context.Background()
+	for range 300 { // about 300 KiB of pages: far more than the empty schema
+		u := storetest.NewUser()
+		u.Avatar = strings.Repeat("a", 1000)
+		if _, err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); size() <= before; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes for 10 s after 300 commits: nothing checkpointed the WAL", before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
