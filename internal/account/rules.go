@@ -67,6 +67,19 @@ func NormalizeMobile(s string) (string, bool) {
 	return s, mobileRE.MatchString(s)
 }
 
+// TruncateUTF8 returns s cut to at most max bytes, then shortened until it is valid UTF-8
+// (PostgreSQL text refuses a character cut in two).
+func TruncateUTF8(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // MaskMobile shows 139****1234.
 func MaskMobile(m string) string {
 	if len(m) != 11 {

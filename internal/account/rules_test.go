@@ -146,3 +146,21 @@ func TestStoredUserAgent(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateUTF8(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc"},
+		{"荏苒资讯", 7, "荏苒"},  // 3 bytes a character: the third is cut in two, so it goes
+		{"荏苒资讯", 9, "荏苒资"}, // a boundary
+		{"a荏", 2, "a"},
+	} {
+		if got := TruncateUTF8(c.s, c.max); got != c.want {
+			t.Errorf("TruncateUTF8(%q, %d) = %q, want %q", c.s, c.max, got, c.want)
+		}
+	}
+}

@@ -419,17 +419,7 @@ func (s *Service) event(userID int64, event string, cl Client, detail string) Au
 
 // userAgent is the client's user agent as stored (audit events, sessions): at most 256
 // bytes, cut at a character boundary.
-func (cl Client) userAgent() string {
-	ua := cl.UserAgent
-	if len(ua) <= 256 {
-		return ua
-	}
-	ua = ua[:256]
-	for len(ua) > 0 && !utf8.ValidString(ua) {
-		ua = ua[:len(ua)-1]
-	}
-	return ua
-}
+func (cl Client) userAgent() string { return TruncateUTF8(cl.UserAgent, 256) }
 
 // randomToken returns n random bytes, base64url without padding.
 func randomToken(n int) string {

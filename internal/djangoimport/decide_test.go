@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/renran/accounts/internal/account"
 	"github.com/renran/accounts/internal/password"
@@ -90,5 +91,19 @@ func TestParseSourceValues(t *testing.T) {
 	}
 	if got := parseTime(ns("not a time")); !got.IsZero() {
 		t.Errorf("parseTime(junk) = %v, want zero (now, at insert)", got)
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("长", 100) // 300 bytes
+	got := clip(long)
+	if !strings.HasSuffix(got, "…") || len(got) > 200+len("…") || !utf8.ValidString(got) || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Errorf("clip(300 bytes of CJK) = %d bytes %q", len(got), got)
+	}
+	if got := clip("ok\xffname"); got != "ok\uFFFDname" {
+		t.Errorf("clip(invalid UTF-8) = %q", got)
+	}
+	if got := clip("short"); got != "short" {
+		t.Errorf("clip(short) = %q", got)
 	}
 }

@@ -2,6 +2,8 @@ package djangoimport
 
 import (
 	"encoding/json"
+
+	"github.com/renran/accounts/internal/account"
 	"io"
 	"sync"
 	"unicode/utf8"
@@ -68,16 +70,8 @@ func clip(s string) string {
 	if !utf8.ValidString(s) {
 		s = string([]rune(s)) // invalid bytes become U+FFFD
 	}
-	const max = 200
-	if len(s) <= max {
-		return s
+	if t := account.TruncateUTF8(s, 200); t != s {
+		return t + "…"
 	}
-	n := 0
-	for i := range s {
-		if i > max {
-			break
-		}
-		n = i
-	}
-	return s[:n] + "…"
+	return s
 }
