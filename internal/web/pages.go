@@ -22,10 +22,9 @@ var pageTemplates = template.Must(template.ParseFS(pageFS, "pages/*.html"))
 
 type pageData struct {
 	Title string
-	// Provider is the login provider a callback page is for (qq, weibo), and Name how
-	// people call it (QQ, 微博); empty on other pages.
-	Provider, ProviderName string
-	Spaced                 string // the name as it sits in a Chinese sentence: " QQ ", "微博"
+	// Provider is the login provider a callback page is for (qq, weibo), and Spaced its
+	// name as it sits in a Chinese sentence (" QQ ", "微博"); empty on other pages.
+	Provider, Spaced string
 	// On are the login providers this site offers (qq, weibo): the others' icons say 暂未开放.
 	On      map[string]bool
 	Script  string // the page's module under /static/
@@ -111,7 +110,7 @@ func (s *Server) callbackPageFor(provider string) http.HandlerFunc {
 	if name != "" && name[0] < 0x80 { // a Latin name keeps a space on each side: 用 QQ 登录
 		spaced, title = " "+name+" ", name+" 登录"
 	}
-	return s.render("callback", pageData{Title: title, Script: "callback.js", Provider: provider, ProviderName: name, Spaced: spaced}, http.StatusOK)
+	return s.render("callback", pageData{Title: title, Script: "callback.js", Provider: provider, Spaced: spaced}, http.StatusOK)
 }
 
 // handleCallbackPage handles GET /oauth/qq/callback, QQ's redirect target. When QQ's code

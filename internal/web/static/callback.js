@@ -1,4 +1,4 @@
-import { api, fallbackAvatar, sendLogin, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast, withCaptcha } from './common.js';
+import { providerName, spaced, api, fallbackAvatar, sendLogin, saveUser, goAfterLogin, $, setBusy, clearErrors, fieldError, showApiError, focusFirstError, wireSMSForm, toast, withCaptcha } from './common.js';
 
 // QQ's code and state arrive in a short-lived cookie set by the server's redirect to this
 // clean URL (or, if a proxy skipped that, in the query: then they leave the address bar
@@ -17,8 +17,8 @@ function takeCallback() {
 
 // The provider this callback page is for (qq, weibo), and how a sentence names it.
 const P = document.body.dataset.provider || 'qq';
-const NAME = { qq: 'QQ', weibo: '微博', wechat: '微信' }[P] || P;
-const SP = /^[\x00-\x7f]/.test(NAME) ? ` ${NAME} ` : NAME; // 用 QQ 登录, 用微博登录
+const NAME = providerName(P);
+const SP = spaced(NAME); // 用 QQ 登录, 用微博登录
 
 function show(id) {
   for (const s of ['cb-loading', 'cb-error', 'cb-bind']) $('#' + s).hidden = s !== id;

@@ -263,6 +263,12 @@ export function toast(msg) {
   toastTimer = setTimeout(() => { t.hidden = true; }, 3000);
 }
 
+// The login providers' names, and a name as it sits in a Chinese sentence: a Latin one
+// keeps a space on each side (绑定 QQ 的账号), a Chinese one none (绑定微博的账号).
+export const PROVIDER_NAMES = { qq: 'QQ', wechat: '微信', weibo: '微博' };
+export function providerName(p) { return PROVIDER_NAMES[p] || p; }
+export function spaced(name) { return /^[\x00-\x7f]/.test(name) ? ` ${name} ` : name; }
+
 export const MOBILE_RE = /^(\+?86)?1[3-9]\d{9}$/;
 
 // wireSMSForm adds the 发送验证码 button (with its countdown) and client-side checks to a

@@ -1,4 +1,4 @@
-import { api, sendLogin, pageNext, getToken, clearUser, localNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast, withCaptcha } from './common.js';
+import { providerName, spaced, api, sendLogin, pageNext, getToken, clearUser, localNext, $, clearErrors, fieldError, showApiError, focusFirstError, toast, withCaptcha } from './common.js';
 
 const form = $('#login-form');
 form.elements.account.focus();
@@ -59,7 +59,7 @@ form.addEventListener('submit', async (ev) => {
 // The social buttons (QQ, and 微博 where the site has it) start that provider's login.
 for (const b of document.querySelectorAll('.social[data-provider]')) {
   const p = b.dataset.provider;
-  const name = { qq: 'QQ ', weibo: '微博', wechat: '微信' }[p] || p;
+  const name = spaced(providerName(p)).trimStart();
   b.addEventListener('click', async () => {
     if (b.getAttribute('aria-busy') === 'true') return;
     b.setAttribute('aria-busy', 'true');

@@ -1,4 +1,4 @@
-import { api, fallbackAvatar, getToken, clearUser, saveUser, sessionEnded, scheduleRefresh, $, setBusy, toast, clearErrors, fieldError, focusFirstError, showApiError } from './common.js';
+import { PROVIDER_NAMES as PROVIDERS, spaced, api, fallbackAvatar, getToken, clearUser, saveUser, sessionEnded, scheduleRefresh, $, setBusy, toast, clearErrors, fieldError, focusFirstError, showApiError } from './common.js';
 
 // toLogin sends the person to log in: with a message when a login here has ended.
 function toLogin() {
@@ -194,9 +194,6 @@ pwForm.addEventListener('submit', async (ev) => {
   toast('密码已修改，其他设备上的登录已退出');
 });
 
-const PROVIDERS = { qq: 'QQ', wechat: '微信', weibo: '微博' };
-// spaced puts a space before a Latin name in a Chinese sentence: 绑定 QQ, 绑定微博.
-const spaced = (name) => (/^[\x00-\x7f]/.test(name) ? ` ${name} ` : name);
 
 async function link(p, btn) {
   const name = PROVIDERS[p];
