@@ -1,15 +1,15 @@
 // Package qq is a client for QQ Connect (QQ 互联) OAuth 2.0 web login, built for the real
 // service's quirks (docs/qq-connect.md §11): it asks for fmt=json and need_openid=1 but parses
 // url-encoded, JSON and JSONP bodies under any content type, exchanges a code exactly once,
-// and keeps timeouts apart from errors QQ answered. It imports only the standard library.
+// and keeps timeouts apart from errors QQ answered. It imports the standard library and internal/providerhttp.
 package qq
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/renran/accounts/internal/providerhttp"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -81,17 +81,8 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 1024
-		t.MaxIdleConnsPerHost = 1024
-		t.IdleConnTimeout = 90 * time.Second
-		hc = &http.Client{Transport: t}
-	}
 	// QQ never redirects its API calls; following one could leak the app key elsewhere.
-	c := *hc
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, hc: &c}
+	return &Client{cfg: cfg, hc: providerhttp.Client(hc, 1024)}
 }
 
 // WantsUnionID reports whether the client asks /me for the unionid.
@@ -211,15 +202,15 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if isTimeout(ctx, err) {
+		if providerhttp.IsTimeout(ctx, err) {
 			return nil, ErrTimeout
 		}
-		return nil, fmt.Errorf("%w: transport: %s", ErrUnavailable, scrub(err))
+		return nil, fmt.Errorf("%w: transport: %s", ErrUnavailable, providerhttp.Scrub(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		if isTimeout(ctx, err) {
+		if providerhttp.IsTimeout(ctx, err) {
 			return nil, ErrTimeout
 		}
 		return nil, fmt.Errorf("%w: read body", ErrUnavailable)
@@ -228,21 +219,4 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 		return nil, fmt.Errorf("%w: http status %d", ErrUnavailable, resp.StatusCode)
 	}
 	return b, nil
-}
-
-func isTimeout(ctx context.Context, err error) bool {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// scrub drops the URL from a transport error, keeping only what went wrong.
-func scrub(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return "request failed"
 }

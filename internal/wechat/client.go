@@ -3,15 +3,15 @@
 // account's web authorization (snsapi_userinfo), which share one token endpoint and one
 // userinfo endpoint. Errors come with HTTP 200 and an errcode; bodies are read as UTF-8
 // JSON whatever the Content-Type; a code is exchanged once, with the app that issued it.
-// It imports only the standard library.
+// It imports the standard library and internal/providerhttp.
 package wechat
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/renran/accounts/internal/providerhttp"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,15 +94,7 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 256
-		t.MaxIdleConnsPerHost = 256
-		hc = &http.Client{Transport: t}
-	}
-	c := *hc
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, hc: &c}
+	return &Client{cfg: cfg, hc: providerhttp.Client(hc, 256)}
 }
 
 // WebAppID is the website app's id.
@@ -190,12 +182,11 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		var ne net.Error
-		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		if providerhttp.IsTimeout(ctx, err) {
 			return nil, ErrTimeout
 		}
 		// The URL holds the secret or a token: say only the path.
-		return nil, fmt.Errorf("%w: GET %s: %v", ErrUnavailable, path, errors.Unwrap(err))
+		return nil, fmt.Errorf("%w: GET %s: %s", ErrUnavailable, path, providerhttp.Scrub(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))

@@ -1,16 +1,16 @@
 // Package weibo is a client for Weibo (微博开放平台) OAuth2 web login, built for the real
 // service's quirks (docs/weibo.md): the token is asked for by POST, errors come with 4xx
 // statuses and a JSON body that is read anyway, numbers may be strings and strings numbers,
-// uids exceed 2^31, and a code is exchanged exactly once. It imports only the standard
-// library.
+// uids exceed 2^31, and a code is exchanged exactly once. It imports the standard
+// library and internal/providerhttp.
 package weibo
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/renran/accounts/internal/providerhttp"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,15 +86,7 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 256
-		t.MaxIdleConnsPerHost = 256
-		hc = &http.Client{Transport: t}
-	}
-	c := *hc
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{cfg: cfg, hc: &c}
+	return &Client{cfg: cfg, hc: providerhttp.Client(hc, 256)}
 }
 
 // AppKey is the Weibo app this client speaks for.
@@ -172,11 +164,10 @@ func (c *Client) do(ctx context.Context, method, path string, form url.Values, t
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		var ne net.Error
-		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		if providerhttp.IsTimeout(ctx, err) {
 			return nil, 0, ErrTimeout
 		}
-		return nil, 0, fmt.Errorf("%w: %s %s: %v", ErrUnavailable, method, strings.SplitN(path, "?", 2)[0], err)
+		return nil, 0, fmt.Errorf("%w: %s %s: %s", ErrUnavailable, method, strings.SplitN(path, "?", 2)[0], providerhttp.Scrub(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
