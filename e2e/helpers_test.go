@@ -205,3 +205,27 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
 	return get(t, ctx, chromedp.Evaluate[T](js))
 }
+
+// registerOnCallback takes 没有账号 on a provider's callback page: a new mobile, its SMS code
+// from the outbox and a password, then waits for the user centre. The nickname field must
+// have been prefilled with prefilled.
+func (s *site) registerOnCallback(t *testing.T, ctx context.Context, prefilled string) {
+	t.Helper()
+	mobile := newMobile()
+	must(t, ctx,
+		chromedp.Click(chromedp.CSS("#tab-new")),
+		chromedp.WaitVisible(chromedp.CSS("#qqreg-form")),
+		chromedp.SendKeys(chromedp.CSS("#qqreg-mobile"), mobile),
+		chromedp.Click(chromedp.CSS("#qqreg-form [data-send-code]")),
+		chromedp.WaitVisible(chromedp.CSS("#toast")),
+	)
+	if got := value(t, ctx, "#qqreg-nickname"); got != prefilled {
+		t.Errorf("nickname prefilled = %q, want %q", got, prefilled)
+	}
+	must(t, ctx, // the code exists once the click above has sent it
+		chromedp.SendKeys(chromedp.CSS("#qqreg-sms_code"), s.smsCode(t, mobile)),
+		chromedp.SendKeys(chromedp.CSS("#qqreg-password"), "a long passphrase"),
+		chromedp.Click(chromedp.CSS("#qqreg-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
+	)
+}

@@ -54,20 +54,7 @@ func TestWeChatQRFirstTimeNewAccountThenReturning(t *testing.T) {
 	if !eval[bool](t, ctx, `document.getElementById("cb-avatar").complete && document.getElementById("cb-avatar").naturalWidth > 0 && document.getElementById("cb-avatar").src.includes("/_dev/wechat/avatar/wx1/132")`) {
 		t.Error("the WeChat avatar did not load")
 	}
-	mobile := newMobile()
-	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#tab-new")),
-		chromedp.WaitVisible(chromedp.CSS("#qqreg-form")),
-		chromedp.SendKeys(chromedp.CSS("#qqreg-mobile"), mobile),
-		chromedp.Click(chromedp.CSS("#qqreg-form [data-send-code]")),
-		chromedp.WaitVisible(chromedp.CSS("#toast")),
-	)
-	must(t, ctx,
-		chromedp.SendKeys(chromedp.CSS("#qqreg-sms_code"), s.smsCode(t, mobile)),
-		chromedp.SendKeys(chromedp.CSS("#qqreg-password"), "a long passphrase"),
-		chromedp.Click(chromedp.CSS("#qqreg-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
-	)
+	s.registerOnCallback(t, ctx, "荏苒微信读者")
 	shot(t, ctx, "wechat-user-centre")
 	if got := text(t, ctx, "#user-identities"); !strings.Contains(got, "微信：荏苒微信读者") {
 		t.Errorf("linked accounts = %q", got)

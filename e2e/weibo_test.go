@@ -51,23 +51,7 @@ func TestWeiboFirstTimeNewAccountThenReturning(t *testing.T) {
 	if !eval[bool](t, ctx, `document.getElementById("cb-avatar").complete && document.getElementById("cb-avatar").naturalWidth > 0 && document.getElementById("cb-avatar").src.includes("/_dev/weibo/avatar/6672271347")`) {
 		t.Error("the Weibo avatar did not load")
 	}
-	mobile := newMobile()
-	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#tab-new")),
-		chromedp.WaitVisible(chromedp.CSS("#qqreg-form")),
-		chromedp.SendKeys(chromedp.CSS("#qqreg-mobile"), mobile),
-		chromedp.Click(chromedp.CSS("#qqreg-form [data-send-code]")),
-		chromedp.WaitVisible(chromedp.CSS("#toast")),
-	)
-	if got := value(t, ctx, "#qqreg-nickname"); got != "荏苒微博读者" {
-		t.Errorf("nickname prefilled = %q", got)
-	}
-	must(t, ctx,
-		chromedp.SendKeys(chromedp.CSS("#qqreg-sms_code"), s.smsCode(t, mobile)),
-		chromedp.SendKeys(chromedp.CSS("#qqreg-password"), "a long passphrase"),
-		chromedp.Click(chromedp.CSS("#qqreg-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
-	)
+	s.registerOnCallback(t, ctx, "荏苒微博读者")
 	shot(t, ctx, "weibo-user-centre")
 	ids := text(t, ctx, "#user-identities")
 	if !strings.Contains(ids, "微博：荏苒微博读者") || !strings.Contains(ids, "QQ：未关联") || !strings.Contains(ids, "微信：未关联") {
