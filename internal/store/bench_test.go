@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,6 +79,75 @@ func BenchmarkHotReads(b *testing.B) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkHotWrites measures the writes of a login and of a refresh on both engines:
+// CreateSession (alone, then from many goroutines, as the group commit sees a burst) and
+// RotateRefresh (a transaction of a read and three writes).
+func BenchmarkHotWrites(b *testing.B) {
+	for _, engine := range []string{"SQLite", "Postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			ctx := context.Background()
+			var db *store.DB
+			var err error
+			if engine == "SQLite" {
+				db, err = store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "b.db"), store.Options{})
+			} else {
+				db, err = store.Open(ctx, testenv.Postgres(b), store.Options{})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			u, err := db.CreateUser(ctx, storetest.NewUser())
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			var n atomic.Int64
+			session := func() (string, error) {
+				sid := fmt.Sprintf("w-%d-%d", now.UnixNano(), n.Add(1))
+				return sid, db.CreateSession(ctx, account.SessionRecord{ID: sid, UserID: u.ID, Method: "qq", IP: "127.0.0.1",
+					UserAgent: "bench", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}, []byte(sid))
+			}
+			b.Run("CreateSession", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := session(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("CreateSessionParallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetParallelism(16)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := session(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+			b.Run("RotateRefresh", func(b *testing.B) {
+				sid, err := session()
+				if err != nil {
+					b.Fatal(err)
+				}
+				exp := func(account.SessionRecord) time.Time { return now.Add(time.Hour) }
+				old := []byte(sid)
+				b.ReportAllocs()
+				for b.Loop() {
+					next := []byte(fmt.Sprintf("%s-%d", sid, n.Add(1)))
+					if _, _, out, err := db.RotateRefresh(ctx, old, next, now, 30*time.Second, exp, account.AuditEvent{}); err != nil || out != account.RefreshRotated {
+						b.Fatal(out, err)
+					}
+					old = next
+				}
+			})
 		})
 	}
 }

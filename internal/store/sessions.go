@@ -168,11 +168,11 @@ func (db *DB) insertSessions(batch []sessionInsert) error {
 
 // insertSession writes a session row and its first refresh token inside tx.
 func (db *DB) insertSession(ctx context.Context, tx *sql.Tx, s account.SessionRecord, refreshHash []byte) error {
-	if _, err := tx.ExecContext(ctx, db.sql(qInsertSession), s.ID, s.UserID, s.Method, s.Remember, s.IP, s.UserAgent,
+	if _, err := db.txExec(ctx, tx, qInsertSession, s.ID, s.UserID, s.Method, s.Remember, s.IP, s.UserAgent,
 		s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(), s.ExpiresAt.UnixMilli()); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, db.sql(qInsertRefresh), refreshHash, s.ID, s.CreatedAt.UnixMilli())
+	_, err := db.txExec(ctx, tx, qInsertRefresh, refreshHash, s.ID, s.CreatedAt.UnixMilli())
 	return err
 }
 
@@ -207,7 +207,7 @@ func (db *DB) RotateRefresh(ctx context.Context, old, next []byte, now time.Time
 		var used, ended sql.NullInt64
 		var prev []byte
 		sd, sfinish := sessionDest(&s)
-		if err := tx.QueryRowContext(ctx, db.sql(qRefreshBy), old).Scan(append([]any{&used, &prev, &ended}, sd...)...); err != nil {
+		if err := db.txQueryRow(ctx, tx, qRefreshBy, old).Scan(append([]any{&used, &prev, &ended}, sd...)...); err != nil {
 			return err
 		}
 		sfinish()
@@ -217,7 +217,7 @@ func (db *DB) RotateRefresh(ctx context.Context, old, next []byte, now time.Time
 		ms := now.UnixMilli()
 		spent := false
 		if !used.Valid {
-			res, err := tx.ExecContext(ctx, db.sql(qSpendRefresh), ms, old)
+			res, err := db.txExec(ctx, tx, qSpendRefresh, ms, old)
 			if err != nil {
 				return err
 			}
@@ -231,25 +231,25 @@ func (db *DB) RotateRefresh(ctx context.Context, old, next []byte, now time.Time
 		switch {
 		case spent:
 			out = account.RefreshRotated
-			if _, err := tx.ExecContext(ctx, db.sql(qSlideSession), old, ms, s.ExpiresAt.UnixMilli(), s.ID); err != nil {
+			if _, err := db.txExec(ctx, tx, qSlideSession, old, ms, s.ExpiresAt.UnixMilli(), s.ID); err != nil {
 				return err
 			}
 		case bytes.Equal(prev, old) && used.Int64 > now.Add(-grace).UnixMilli():
 			out = account.RefreshInGrace
-			if _, err := tx.ExecContext(ctx, db.sql(qSeenSession), ms, s.ExpiresAt.UnixMilli(), s.ID); err != nil {
+			if _, err := db.txExec(ctx, tx, qSeenSession, ms, s.ExpiresAt.UnixMilli(), s.ID); err != nil {
 				return err
 			}
 		default:
 			out = account.RefreshReused
-			if _, err := tx.ExecContext(ctx, db.sql(qEndSession), ms, "refresh_reuse", s.ID, s.UserID); err != nil {
+			if _, err := db.txExec(ctx, tx, qEndSession, ms, "refresh_reuse", s.ID, s.UserID); err != nil {
 				return err
 			}
 			return db.insertAudit(ctx, tx, s.UserID, []account.AuditEvent{reuse})
 		}
-		if _, err := tx.ExecContext(ctx, db.sql(qInsertRefresh), next, s.ID, ms); err != nil {
+		if _, err := db.txExec(ctx, tx, qInsertRefresh, next, s.ID, ms); err != nil {
 			return err
 		}
-		return scanUser(tx.QueryRowContext(ctx, db.sql(qUserByID), s.UserID), &u)
+		return scanUser(db.txQueryRow(ctx, tx, qUserByID, s.UserID), &u)
 	})
 	if err != nil {
 		return account.User{}, account.SessionRecord{}, 0, db.fail("rotate refresh token", err)
@@ -284,7 +284,7 @@ func (db *DB) ListSessions(ctx context.Context, userID int64, now time.Time) ([]
 func (db *DB) EndSession(ctx context.Context, userID int64, sid, reason string, events ...account.AuditEvent) (bool, error) {
 	var ended bool
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.sql(qEndSession), db.now().UnixMilli(), reason, sid, userID)
+		res, err := db.txExec(ctx, tx, qEndSession, db.now().UnixMilli(), reason, sid, userID)
 		if err != nil {
 			return err
 		}
@@ -299,7 +299,7 @@ func (db *DB) EndSession(ctx context.Context, userID int64, sid, reason string, 
 
 // endAll ends every live session of the user inside tx.
 func (db *DB) endAll(ctx context.Context, tx *sql.Tx, userID int64, reason string) error {
-	_, err := tx.ExecContext(ctx, db.sql(qEndAll), db.now().UnixMilli(), reason, userID)
+	_, err := db.txExec(ctx, tx, qEndAll, db.now().UnixMilli(), reason, userID)
 	return err
 }
 

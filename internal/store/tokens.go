@@ -20,7 +20,7 @@ const (
 // The audit events go in the same transaction.
 func (db *DB) RevokeToken(ctx context.Context, jti string, userID int64, expires time.Time, events ...account.AuditEvent) error {
 	return db.fail("revoke token", db.audited(ctx, userID, events, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.sql(qRevokeToken), jti, userID, expires.UnixMilli())
+		_, err := db.txExec(ctx, tx, qRevokeToken, jti, userID, expires.UnixMilli())
 		return err
 	}))
 }
