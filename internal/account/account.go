@@ -155,6 +155,10 @@ type Store interface {
 	// expired at now) in one read: the whole cost of authenticating a request. A session
 	// that is not live, or is another user's, is ErrNoRows.
 	UserForSession(ctx context.Context, userID int64, sid string, now time.Time) (User, SessionRecord, error)
+	// ProfileForSession is UserForSession with the user's identities in the same read (for
+	// the profile: ID, Provider, AppID, Nickname, Avatar and CreatedAt are set, never the
+	// tokens), oldest first, an empty slice for none.
+	ProfileForSession(ctx context.Context, userID int64, sid string, now time.Time) (User, SessionRecord, []Identity, error)
 	// RotateRefresh spends the refresh token whose hash is old, in one transaction, and
 	// says what happened (see RefreshOutcome): the new token next is recorded unless the
 	// session ends. expires gives the session's new expiry; reuse is the audit event of a

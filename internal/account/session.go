@@ -156,36 +156,61 @@ type Session struct {
 // every instance. A token of the first release (HS256, no session) is honoured until it
 // expires unless it was logged out.
 func (s *Service) Authenticate(ctx context.Context, tok string) (Session, error) {
+	sess, _, err := s.authenticate(ctx, tok, false)
+	return sess, err
+}
+
+// AuthenticateProfile is Authenticate and Me in one read of the store: what GET /users/me/
+// needs.
+func (s *Service) AuthenticateProfile(ctx context.Context, tok string) (Session, Profile, error) {
+	sess, ids, err := s.authenticate(ctx, tok, true)
+	if err != nil {
+		return Session{}, Profile{}, err
+	}
+	if ids == nil { // a legacy token: no session to read them with
+		p, err := s.Me(ctx, sess)
+		return sess, p, err
+	}
+	return sess, Profile{User: sess.User, Identities: ids}, nil
+}
+
+// authenticate is Authenticate, reading the user's identities too when profile is set
+// (nil for a legacy token).
+func (s *Service) authenticate(ctx context.Context, tok string, profile bool) (Session, []Identity, error) {
 	c, err := s.tokens.Verify(tok)
 	if errors.Is(err, token.ErrUnknownKey) && s.keyring.reloadForUnknown(ctx) {
 		c, err = s.tokens.Verify(tok) // another instance may have rotated the key
 	}
 	if err != nil {
-		return Session{}, ErrUnauthenticated
+		return Session{}, nil, ErrUnauthenticated
 	}
 	var u User
 	var rec SessionRecord
-	if c.Legacy() {
+	var ids []Identity
+	switch {
+	case c.Legacy():
 		var revoked bool
 		u, revoked, err = s.store.UserForToken(ctx, c.UserID, c.ID)
 		if err == nil && revoked {
-			return Session{}, ErrUnauthenticated
+			return Session{}, nil, ErrUnauthenticated
 		}
-	} else {
+	case profile:
+		u, rec, ids, err = s.store.ProfileForSession(ctx, c.UserID, c.SessionID, s.now())
+	default:
 		u, rec, err = s.store.UserForSession(ctx, c.UserID, c.SessionID, s.now())
 	}
 	if errors.Is(err, ErrNoRows) {
-		return Session{}, ErrUnauthenticated
+		return Session{}, nil, ErrUnauthenticated
 	}
 	if err != nil {
-		return Session{}, fmt.Errorf("account: load user: %w", err)
+		return Session{}, nil, fmt.Errorf("account: load user: %w", err)
 	}
 	// The creation time tells this user from an earlier one that had the same id.
 	if u.Disabled || u.TokenVersion != c.Version || u.CreatedAt.UnixMilli() != c.Created {
-		return Session{}, ErrUnauthenticated
+		return Session{}, nil, ErrUnauthenticated
 	}
 	if !c.Legacy() && s.now().Sub(rec.LastSeenAt) >= seenEvery {
 		s.journal.add(journalItem{touch: &SessionTouch{ID: rec.ID, At: s.now()}})
 	}
-	return Session{User: u, Claims: c, Record: rec}, nil
+	return Session{User: u, Claims: c, Record: rec}, ids, nil
 }

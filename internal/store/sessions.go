@@ -23,6 +23,11 @@ const (
 	// compared in Go.
 	qUserForSession = "SELECT " + userColumnsU + ", " + sessionColumns + ` FROM users u JOIN sessions s ON s.user_id = u.id
 		WHERE u.id = CAST(? AS BIGINT) AND s.id = CAST(? AS TEXT) AND s.ended_at IS NULL`
+	// qProfileForSession is qUserForSession with the user's identities (what a profile
+	// shows of them), for GET /users/me/: one row per identity, or one with NULLs.
+	qProfileForSession = "SELECT " + userColumnsU + ", " + sessionColumns + `, i.id, i.provider, i.app_id, i.nickname, i.avatar, i.created_at
+		FROM users u JOIN sessions s ON s.user_id = u.id LEFT JOIN oauth_identities i ON i.user_id = u.id
+		WHERE u.id = CAST(? AS BIGINT) AND s.id = CAST(? AS TEXT) AND s.ended_at IS NULL ORDER BY i.id`
 	qRefreshBy = "SELECT rt.used_at, s.prev_hash, s.ended_at, " + sessionColumns + ` FROM refresh_tokens rt
 		JOIN sessions s ON s.id = rt.session_id WHERE rt.hash = ?`
 	qSpendRefresh  = "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL"
@@ -193,6 +198,49 @@ func (db *DB) UserForSession(ctx context.Context, userID int64, sid string, now 
 		return account.User{}, account.SessionRecord{}, db.fail("user for session", account.ErrNoRows)
 	}
 	return u, s, nil
+}
+
+// ProfileForSession is UserForSession with the user's identities, in the same read; see
+// account.Store.
+func (db *DB) ProfileForSession(ctx context.Context, userID int64, sid string, now time.Time) (account.User, account.SessionRecord, []account.Identity, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	fail := func(err error) (account.User, account.SessionRecord, []account.Identity, error) {
+		return account.User{}, account.SessionRecord{}, nil, db.fail("profile for session", err)
+	}
+	rows, err := db.q.profileForSession.QueryContext(ctx, userID, sid)
+	if err != nil {
+		return fail(err)
+	}
+	defer rows.Close()
+	var u account.User
+	var s account.SessionRecord
+	ids := []account.Identity{}
+	found := false
+	for rows.Next() {
+		var iid sql.NullInt64
+		var provider, app, nickname, avatar sql.NullString
+		var created sql.NullInt64
+		ud, ufinish := userDest(&u)
+		sd, sfinish := sessionDest(&s)
+		if err := rows.Scan(append(append(ud, sd...), &iid, &provider, &app, &nickname, &avatar, &created)...); err != nil {
+			return fail(err)
+		}
+		ufinish()
+		sfinish()
+		found = true
+		if iid.Valid {
+			ids = append(ids, account.Identity{ID: iid.Int64, UserID: u.ID, Provider: provider.String, AppID: app.String,
+				Nickname: nickname.String, Avatar: avatar.String, CreatedAt: time.UnixMilli(created.Int64).UTC()})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	if !found || !s.ExpiresAt.After(now) {
+		return fail(account.ErrNoRows)
+	}
+	return u, s, ids, nil
 }
 
 // RotateRefresh spends a refresh token; see account.Store. Of two requests spending the

@@ -75,8 +75,8 @@ var _ account.Store = (*DB)(nil)
 // statement keeps its plan; the index is still used. PostgreSQL reads the same casts as
 // no-ops.
 type readStmts struct {
-	userByID, identityByOpenID, identitiesByUser, userForToken, userForSession readStmt
-	userBy                                                                     map[account.LoginKind]readStmt
+	userByID, identityByOpenID, identitiesByUser, userForToken, userForSession, profileForSession readStmt
+	userBy                                                                                        map[account.LoginKind]readStmt
 }
 
 // Open opens the store a URL names: postgres:// or postgresql:// for PostgreSQL, anything
@@ -174,6 +174,7 @@ func (db *DB) prepare(ctx context.Context) error {
 	db.q.identitiesByUser = prep(qIdentitiesByUser)
 	db.q.userForToken = prep(qUserForToken)
 	db.q.userForSession = prep(qUserForSession)
+	db.q.profileForSession = prep(qProfileForSession)
 	db.q.userBy = map[account.LoginKind]readStmt{
 		account.ByUsername: prep(qUserBy + "username = ?"),
 		account.ByMobile:   prep(qUserBy + "mobile = ?"),

@@ -11,16 +11,23 @@ import (
 // authenticate reads the JWT from "Authorization: Bearer <t>" or, for the seed's client,
 // "Authorization: JWT <t>" (scheme case-insensitive); never from the query string.
 func (s *Server) authenticate(r *http.Request) (account.Session, error) {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || (!strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "JWT")) {
-		return account.Session{}, account.ErrUnauthenticated
-	}
-	tok = strings.TrimSpace(tok)
-	if tok == "" {
+	tok, ok := bearer(r)
+	if !ok {
 		return account.Session{}, account.ErrUnauthenticated
 	}
 	return s.accounts.Authenticate(r.Context(), tok)
+}
+
+// bearer returns the access token of the Authorization header ("Bearer" or, as the first
+// release's clients send it, "JWT").
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || (!strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "JWT")) {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }
 
 type identityBody struct {
@@ -45,11 +52,11 @@ type meBody struct {
 // handleMe handles GET /users/me/: the profile, with the mobile masked, and the linked
 // identities.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
-	sess, err := s.authenticate(r)
-	if err != nil {
-		return err
+	tok, ok := bearer(r)
+	if !ok {
+		return account.ErrUnauthenticated
 	}
-	p, err := s.accounts.Me(r.Context(), sess)
+	_, p, err := s.accounts.AuthenticateProfile(r.Context(), tok)
 	if err != nil {
 		return err
 	}

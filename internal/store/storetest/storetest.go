@@ -226,6 +226,40 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		if _, _, err := s.UserForSession(ctx, u.ID, rec.ID, now.Add(2*time.Hour)); !errors.Is(err, account.ErrNoRows) {
 			t.Errorf("an expired session: %v, want ErrNoRows", err)
 		}
+		// The profile read: the same checks, with the identities (none yet, then two in
+		// the order they were bound, without their tokens).
+		if pu, ps, ids, err := s.ProfileForSession(ctx, u.ID, rec.ID, now); err != nil || pu.ID != u.ID || ps.ID != rec.ID || ids == nil || len(ids) != 0 {
+			t.Fatalf("ProfileForSession without identities = %+v, %+v, %#v, %v", pu, ps, ids, err)
+		}
+		bound := []account.Identity{NewIdentity(), NewIdentity()}
+		bound[1].Provider, bound[1].AppID, bound[1].Nickname, bound[1].Avatar = account.ProviderWeibo, "3000000001", "微博昵称", "https://tvax1.sinaimg.cn/a.jpg"
+		for i := range bound {
+			bound[i].UserID, bound[i].CreatedAt, bound[i].UpdatedAt = u.ID, now.Add(time.Duration(i)*time.Second), now
+			if _, err := s.BindIdentity(ctx, bound[i]); err != nil {
+				t.Fatalf("BindIdentity: %v", err)
+			}
+		}
+		bindOther := NewIdentity()
+		bindOther.UserID = other.ID
+		if _, err := s.BindIdentity(ctx, bindOther); err != nil {
+			t.Fatalf("BindIdentity: %v", err)
+		}
+		_, _, ids, err := s.ProfileForSession(ctx, u.ID, rec.ID, now)
+		if err != nil || len(ids) != 2 {
+			t.Fatalf("ProfileForSession = %+v, %v; want the user's 2 identities", ids, err)
+		}
+		for i, id := range ids {
+			if id.Provider != bound[i].Provider || id.AppID != bound[i].AppID || id.Nickname != bound[i].Nickname ||
+				id.Avatar != bound[i].Avatar || !id.CreatedAt.Equal(bound[i].CreatedAt) || id.UserID != u.ID || id.AccessToken != nil {
+				t.Errorf("identity %d = %+v, want %+v without its token", i, id, bound[i])
+			}
+		}
+		if _, _, _, err := s.ProfileForSession(ctx, other.ID, rec.ID, now); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("ProfileForSession of another user's session: %v, want ErrNoRows", err)
+		}
+		if _, _, _, err := s.ProfileForSession(ctx, u.ID, rec.ID, now.Add(2*time.Hour)); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("ProfileForSession of an expired session: %v, want ErrNoRows", err)
+		}
 		exp := func(account.SessionRecord) time.Time { return now.Add(2 * time.Hour) }
 		reuse := account.AuditEvent{Event: account.EventTokenReuse, At: now}
 		// Concurrent rotations of one token: one spends it, the others are the grace case;
@@ -262,6 +296,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		}
 		if _, _, err := s.UserForSession(ctx, u.ID, rec.ID, now); !errors.Is(err, account.ErrNoRows) {
 			t.Errorf("the session after a reuse: %v, want ended", err)
+		}
+		if _, _, _, err := s.ProfileForSession(ctx, u.ID, rec.ID, now); !errors.Is(err, account.ErrNoRows) {
+			t.Errorf("ProfileForSession of the ended session: %v, want ErrNoRows", err)
 		}
 		if _, _, _, err := s.RotateRefresh(ctx, h("r3"), h("r5"), now, 30*time.Second, exp, reuse); !errors.Is(err, account.ErrNoRows) {
 			t.Errorf("a token of the ended session: %v, want ErrNoRows", err)
