@@ -2,9 +2,12 @@ package providerhttp
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,5 +43,49 @@ func TestTimeoutAndScrub(t *testing.T) {
 	_, err = Client(nil, 4).Get("http://127.0.0.1:1/?secret=SECRET")
 	if err == nil || IsTimeout(context.Background(), err) || strings.Contains(Scrub(err), "SECRET") {
 		t.Errorf("refused connection: %v (timeout %v, scrub %q)", err, IsTimeout(context.Background(), err), Scrub(err))
+	}
+}
+
+// A burst of calls larger than the client's connections waits for them instead of
+// opening one connection per call.
+func TestClientCapsConnections(t *testing.T) {
+	var mu sync.Mutex
+	opened := 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = w.Write([]byte(`{"ok":1}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := Client(nil, 4)
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for range 40 {
+		wg.Go(func() {
+			resp, err := c.Get(srv.URL)
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if opened > 4 {
+		t.Errorf("40 concurrent calls opened %d connections; want at most 4", opened)
 	}
 }

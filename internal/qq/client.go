@@ -82,7 +82,7 @@ func New(cfg Config, hc *http.Client) *Client {
 		cfg.Timeout = 5 * time.Second
 	}
 	// QQ never redirects its API calls; following one could leak the app key elsewhere.
-	return &Client{cfg: cfg, hc: providerhttp.Client(hc, 1024)}
+	return &Client{cfg: cfg, hc: providerhttp.Client(hc, 512)}
 }
 
 // WantsUnionID reports whether the client asks /me for the unionid.
