@@ -213,6 +213,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.sweepLocked()
 	s.tokens[access] = &tokenRecord{appID: appID, uin: uin, expires: now.Add(time.Duration(expires) * time.Second)}
 	s.refresh[refresh] = &refreshRecord{appID: appID, uin: uin, chainStart: chainStart}
+	s.keepLocked(appID, uin, issuedPair{access, refresh})
 	s.mu.Unlock()
 
 	withOpenID := p.Get("need_openid") == "1"
@@ -429,4 +430,17 @@ func (s *Server) handlePutSettings(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.faults.Set(st.Faults)
 	s.handleGetSettings(w, r)
+}
+
+// keepLocked records a newly issued pair for the user of the app, revoking the oldest pair
+// past keepTokens.
+func (s *Server) keepLocked(appID, uin string, p issuedPair) {
+	k := appID + "/" + uin
+	list := append(s.issued[k], p)
+	if len(list) > keepTokens {
+		delete(s.tokens, list[0].access)
+		delete(s.refresh, list[0].refresh)
+		list = append(list[:0], list[1:]...)
+	}
+	s.issued[k] = list
 }

@@ -36,6 +36,16 @@ const CodeTTL = 10 * time.Minute
 // refreshChainTTL caps a refresh-token chain at three months (docs/qq-connect.md §3.5).
 const refreshChainTTL = 90 * 24 * time.Hour
 
+// keepTokens is how many tokens (and their refresh tokens) the emulator keeps for a user of
+// an app: a new one past it revokes the oldest. Tokens live three months, so a load test
+// logging in the same users thousands of times a second would otherwise grow the emulator
+// by hundreds of megabytes a minute. QQ's own limit is not documented (docs/qq-connect.md
+// §10).
+const keepTokens = 16
+
+// issuedPair is a token and the refresh token issued with it.
+type issuedPair struct{ access, refresh string }
+
 // App is a QQ Connect application registered with the emulator.
 type App struct {
 	AppID        string   // numeric string, e.g. "101000001"
@@ -94,6 +104,7 @@ type Server struct {
 	codes    map[string]*codeRecord
 	tokens   map[string]*tokenRecord
 	refresh  map[string]*refreshRecord
+	issued   map[string][]issuedPair // by app and user, oldest first (keepTokens)
 	expires  int
 	inserts  int
 }
@@ -145,6 +156,7 @@ func New(cfg Config) *Server {
 		codes:    make(map[string]*codeRecord),
 		tokens:   make(map[string]*tokenRecord),
 		refresh:  make(map[string]*refreshRecord),
+		issued:   make(map[string][]issuedPair),
 		expires:  cfg.ExpiresIn,
 	}
 	for i := range cfg.Apps {

@@ -387,3 +387,33 @@ func TestNewUsersAreNewAcrossRuns(t *testing.T) {
 		t.Error("test user 10001 has another openid in another run")
 	}
 }
+
+// A user logging in again and again keeps the newest 16 tokens of an app; the oldest is
+// revoked, so a long load test does not grow the emulator without bound.
+func TestTokensPerUserAreBounded(t *testing.T) {
+	emu, _ := start(t)
+	var tokens []string
+	for range 17 {
+		c, _ := emu.IssueCode(appID, redirect, "10001")
+		body, _ := tokenCall(t, emu, http.MethodGet, url.Values{"grant_type": {"authorization_code"}, "client_id": {appID},
+			"client_secret": {appKey}, "code": {c}, "redirect_uri": {redirect}})
+		q, _ := url.ParseQuery(body)
+		tokens = append(tokens, q.Get("access_token"))
+	}
+	if _, me := get(t, emu.URL+"/oauth2.0/me?fmt=json&access_token="+tokens[0]); !strings.Contains(me, "100013") {
+		t.Errorf("me with the oldest of 17 tokens = %q, want 100013 (no longer known)", me)
+	}
+	for _, at := range tokens[1:] {
+		if _, me := get(t, emu.URL+"/oauth2.0/me?fmt=json&access_token="+at); !strings.Contains(me, `"openid"`) {
+			t.Errorf("me with one of the newest 16 tokens = %q", me)
+		}
+	}
+	// Another user's tokens are theirs: 10002's first one still works.
+	c, _ := emu.IssueCode(appID, redirect, "10002")
+	body, _ := tokenCall(t, emu, http.MethodGet, url.Values{"grant_type": {"authorization_code"}, "client_id": {appID},
+		"client_secret": {appKey}, "code": {c}, "redirect_uri": {redirect}})
+	q, _ := url.ParseQuery(body)
+	if _, me := get(t, emu.URL+"/oauth2.0/me?fmt=json&access_token="+q.Get("access_token")); !strings.Contains(me, `"openid"`) {
+		t.Errorf("another user's token = %q", me)
+	}
+}
