@@ -151,8 +151,26 @@ func (db *DB) DeleteIdentity(ctx context.Context, userID int64, provider string,
 	return n, db.fail("delete identity", err)
 }
 
-// UpdateIdentityTokens stores fresh QQ tokens for a batch of identities in one transaction.
+// UpdateIdentityTokens stores fresh QQ tokens for a batch of identities in one transaction
+// (on PostgreSQL one statement). Of two updates of one identity, the later in ids wins.
 func (db *DB) UpdateIdentityTokens(ctx context.Context, ids []account.Identity) error {
+	ids = latestPerIdentity(ids)
+	if db.d.name == "postgres" {
+		a := make([][]byte, len(ids))
+		r := make([][]byte, len(ids))
+		exp, upd := make([]int64, len(ids)), make([]int64, len(ids))
+		prov, app, open := make([]string, len(ids)), make([]string, len(ids)), make([]string, len(ids))
+		for i, id := range ids {
+			a[i], r[i], upd[i], prov[i], app[i], open[i] = id.AccessToken, id.RefreshToken, id.UpdatedAt.UnixMilli(), id.Provider, id.AppID, id.OpenID
+			if !id.TokenExpiresAt.IsZero() {
+				exp[i] = id.TokenExpiresAt.UnixMilli()
+			}
+		}
+		ctx, cancel := db.op(ctx)
+		defer cancel()
+		_, err := db.w.ExecContext(ctx, pgUpdateIdentityTokens, a, r, exp, upd, prov, app, open)
+		return db.fail("update identity tokens", err)
+	}
 	err := db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, db.sql(qUpdateIdentityTokens))
 		if err != nil {
@@ -170,8 +188,53 @@ func (db *DB) UpdateIdentityTokens(ctx context.Context, ids []account.Identity) 
 	return db.fail("update identity tokens", err)
 }
 
-// AppendAudit writes a batch of audit events in one transaction.
+// latestPerIdentity drops from ids every update that a later one of the same identity
+// supersedes, keeping the order of the rest.
+func latestPerIdentity(ids []account.Identity) []account.Identity {
+	type key struct{ provider, app, openid string }
+	last := make(map[key]int, len(ids))
+	for i, id := range ids {
+		last[key{id.Provider, id.AppID, id.OpenID}] = i
+	}
+	if len(last) == len(ids) {
+		return ids
+	}
+	out := make([]account.Identity, 0, len(last))
+	for i, id := range ids {
+		if last[key{id.Provider, id.AppID, id.OpenID}] == i {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// The journal's batches on PostgreSQL: one statement each, whatever the batch's size (the
+// rows go as arrays), instead of a transaction's round trip per row.
+const (
+	pgInsertAudit = `INSERT INTO audit_events (user_id, event, ip, user_agent, detail, created_at)
+		SELECT NULLIF(u, 0), e, ip, ua, d, at FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS v(u, e, ip, ua, d, at)`
+	pgUpdateIdentityTokens = `UPDATE oauth_identities AS i SET access_token = v.a, refresh_token = v.r,
+		token_expires_at = NULLIF(v.e, 0), updated_at = v.u
+		FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS v(a, r, e, u, p, app, o)
+		WHERE i.provider = v.p AND i.app_id = v.app AND i.openid = v.o`
+	pgTouchSessions = `UPDATE sessions AS s SET last_seen_at = v.at
+		FROM unnest($1::text[], $2::bigint[]) AS v(id, at) WHERE s.id = v.id AND s.last_seen_at < v.at`
+)
+
+// AppendAudit writes a batch of audit events in one transaction (on PostgreSQL one
+// statement).
 func (db *DB) AppendAudit(ctx context.Context, events []account.AuditEvent) error {
+	if db.d.name == "postgres" && len(events) > 0 {
+		uid, at := make([]int64, len(events)), make([]int64, len(events))
+		ev, ip, ua, d := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+		for i, e := range events {
+			uid[i], ev[i], ip[i], ua[i], d[i], at[i] = e.UserID, e.Event, e.IP, e.UserAgent, e.Detail, e.At.UnixMilli()
+		}
+		ctx, cancel := db.op(ctx)
+		defer cancel()
+		_, err := db.w.ExecContext(ctx, pgInsertAudit, uid, ev, ip, ua, d, at)
+		return db.fail("append audit", err)
+	}
 	return db.fail("append audit", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return db.insertAudit(ctx, tx, 0, events)
 	}))

@@ -354,6 +354,16 @@ func (db *DB) endAll(ctx context.Context, tx *sql.Tx, userID int64, reason strin
 // TouchSessions records when sessions were last seen, in one transaction; a session
 // already seen later keeps its time.
 func (db *DB) TouchSessions(ctx context.Context, touches []account.SessionTouch) error {
+	if db.d.name == "postgres" && len(touches) > 0 {
+		ids, at := make([]string, len(touches)), make([]int64, len(touches))
+		for i, t := range touches {
+			ids[i], at[i] = t.ID, t.At.UnixMilli()
+		}
+		ctx, cancel := db.op(ctx)
+		defer cancel()
+		_, err := db.w.ExecContext(ctx, pgTouchSessions, ids, at)
+		return db.fail("touch sessions", err)
+	}
 	return db.fail("touch sessions", db.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, db.sql(qTouchSession))
 		if err != nil {

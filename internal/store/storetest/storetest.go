@@ -205,6 +205,65 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("JournalBatches", func(t *testing.T) {
+		// The journal's writes, as it batches them: events with and without a user, two
+		// updates of one identity (the later wins), a token without a refresh token or an
+		// expiry, a last-seen time that never goes back.
+		s := open(t)
+		u, _ := s.CreateUser(ctx, NewUser())
+		at := time.Now().Truncate(time.Millisecond)
+		var events []account.AuditEvent
+		for i := range 300 {
+			events = append(events, account.AuditEvent{UserID: u.ID, Event: account.EventQQLogin, IP: "192.0.2.1", UserAgent: "ua", Detail: fmt.Sprint(i), At: at.Add(time.Duration(i) * time.Millisecond)})
+		}
+		events = append(events, account.AuditEvent{Event: account.EventLoginFailed, IP: "192.0.2.2", At: at})
+		if err := s.AppendAudit(ctx, events); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+		got, err := s.RecentAuditEvents(ctx, u.ID, 1000)
+		if err != nil || len(got) != 300 || got[0].Detail != "299" || got[0].IP != "192.0.2.1" || got[0].UserAgent != "ua" ||
+			!got[0].At.Equal(at.Add(299*time.Millisecond)) || got[0].Event != account.EventQQLogin {
+			t.Fatalf("after a batch of 300 events and one without a user: %d events, newest %+v, %v", len(got), got, err)
+		}
+		a, b := NewIdentity(), NewIdentity()
+		a.UserID, b.UserID = u.ID, u.ID
+		b.Provider = account.ProviderWeibo
+		for _, id := range []account.Identity{a, b} {
+			if _, err := s.BindIdentity(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exp := at.Add(90 * 24 * time.Hour)
+		a1, a2, b1 := a, a, b
+		a1.AccessToken, a1.RefreshToken, a1.TokenExpiresAt, a1.UpdatedAt = []byte("a1"), []byte("r1"), exp, at
+		a2.AccessToken, a2.RefreshToken, a2.TokenExpiresAt, a2.UpdatedAt = []byte("a2"), []byte("r2"), exp.Add(time.Second), at.Add(time.Second)
+		b1.AccessToken, b1.RefreshToken, b1.TokenExpiresAt, b1.UpdatedAt = []byte("b1"), nil, time.Time{}, at
+		if err := s.UpdateIdentityTokens(ctx, []account.Identity{a1, b1, a2}); err != nil {
+			t.Fatalf("UpdateIdentityTokens: %v", err)
+		}
+		ga, _, _ := s.IdentityByOpenID(ctx, a.Provider, a.AppID, a.OpenID)
+		if string(ga.AccessToken) != "a2" || string(ga.RefreshToken) != "r2" || !ga.TokenExpiresAt.Equal(exp.Add(time.Second)) {
+			t.Errorf("identity updated twice in a batch = %q %q %v; want the later update", ga.AccessToken, ga.RefreshToken, ga.TokenExpiresAt)
+		}
+		gb, _, _ := s.IdentityByOpenID(ctx, b.Provider, b.AppID, b.OpenID)
+		if string(gb.AccessToken) != "b1" || gb.RefreshToken != nil || !gb.TokenExpiresAt.IsZero() {
+			t.Errorf("identity without refresh token or expiry = %q %q %v", gb.AccessToken, gb.RefreshToken, gb.TokenExpiresAt)
+		}
+		rec := account.SessionRecord{ID: fmt.Sprintf("sess-%d", seq.Add(1)), UserID: u.ID, Method: "qq", CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := s.CreateSession(ctx, rec, []byte(rec.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchSessions(ctx, []account.SessionTouch{{ID: rec.ID, At: at.Add(2 * time.Minute)}, {ID: "no-such-session", At: at}}); err != nil {
+			t.Fatalf("TouchSessions: %v", err)
+		}
+		if err := s.TouchSessions(ctx, []account.SessionTouch{{ID: rec.ID, At: at.Add(time.Minute)}}); err != nil {
+			t.Fatalf("TouchSessions: %v", err)
+		}
+		if _, gs, err := s.UserForSession(ctx, u.ID, rec.ID, at); err != nil || !gs.LastSeenAt.Equal(at.Add(2*time.Minute)) {
+			t.Errorf("last seen after touches at +2 min then +1 min = %v, %v; want +2 min", gs.LastSeenAt, err)
+		}
+	})
+
 	t.Run("SessionsAndRefreshTokens", func(t *testing.T) {
 		s := open(t)
 		u, _ := s.CreateUser(ctx, NewUser())
