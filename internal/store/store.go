@@ -198,8 +198,8 @@ func (db *DB) prepare(ctx context.Context) error {
 
 // hotWrites are the statements of the frequent transactions (a login's session, a refresh,
 // a logout), prepared once on the writer connection where the dialect prepares (SQLite).
-// Unprepared, modernc's driver parses a statement again on every call: the session insert
-// spent a third of its time in sqlite3_prepare under a QQ-login load.
+// Unprepared, modernc's driver parses a statement again on every call: under a QQ-login
+// load, 5 % of the service's CPU went to parsing the session insert again and again.
 var hotWrites = []string{qInsertSession, qInsertRefresh, qRefreshBy, qSpendRefresh, qSlideSession,
 	qSeenSession, qEndSession, qEndAll, qUserByID, qRevokeToken}
 
