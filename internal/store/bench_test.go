@@ -14,6 +14,23 @@ import (
 	"github.com/renran/accounts/internal/testenv"
 )
 
+// openBench opens a store of the engine ("SQLite" or "Postgres") for b, closed after it.
+func openBench(b *testing.B, engine string) *store.DB {
+	ctx := context.Background()
+	var db *store.DB
+	var err error
+	if engine == "SQLite" {
+		db, err = store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "b.db"), store.Options{})
+	} else {
+		db, err = store.Open(ctx, testenv.Postgres(b), store.Options{})
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
 // BenchmarkHotReads measures the reads on the login and authenticated paths, on both
 // engines, each call for another user (64 of them), as a loaded service sees them: a
 // benchmark that asks for one user again and again hides the cost SQLite pays when a new
@@ -22,17 +39,7 @@ func BenchmarkHotReads(b *testing.B) {
 	for _, engine := range []string{"SQLite", "Postgres"} {
 		b.Run(engine, func(b *testing.B) {
 			ctx := context.Background()
-			var db *store.DB
-			var err error
-			if engine == "SQLite" {
-				db, err = store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "b.db"), store.Options{})
-			} else {
-				db, err = store.Open(ctx, testenv.Postgres(b), store.Options{})
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
+			db := openBench(b, engine)
 			now := time.Now()
 			type row struct {
 				u   account.User
@@ -90,17 +97,7 @@ func BenchmarkHotWrites(b *testing.B) {
 	for _, engine := range []string{"SQLite", "Postgres"} {
 		b.Run(engine, func(b *testing.B) {
 			ctx := context.Background()
-			var db *store.DB
-			var err error
-			if engine == "SQLite" {
-				db, err = store.OpenSQLite(ctx, filepath.Join(b.TempDir(), "b.db"), store.Options{})
-			} else {
-				db, err = store.Open(ctx, testenv.Postgres(b), store.Options{})
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
+			db := openBench(b, engine)
 			u, err := db.CreateUser(ctx, storetest.NewUser())
 			if err != nil {
 				b.Fatal(err)
