@@ -258,6 +258,8 @@ func drive(ctx context.Context, o options, name string, flows []flow, pid int) R
 	}
 	res := make([]vuResult, len(flows))
 	stop := make(chan struct{})
+	vctx, stopVUs := context.WithCancel(ctx) // ends a virtual user's wait (comeBack) at the end
+	defer stopVUs()
 	var wg sync.WaitGroup
 	for i, f := range flows {
 		res[i] = vuResult{errs: map[string]int{}, sample: map[string]string{}}
@@ -271,7 +273,7 @@ func drive(ctx context.Context, o options, name string, flows []flow, pid int) R
 				default:
 				}
 				start := time.Now()
-				kind, msg := f(ctx)
+				kind, msg := f(vctx)
 				if !measuring.Load() {
 					continue
 				}
@@ -310,6 +312,7 @@ func drive(ctx context.Context, o options, name string, flows []flow, pid int) R
 	measuring.Store(false)
 	elapsed := time.Since(start)
 	close(stop)
+	stopVUs()
 	wg.Wait()
 	stopRSS()
 	fmt.Fprintln(o.log)
@@ -418,7 +421,26 @@ func (c *client) do(ctx context.Context, method, u string, body any, tok string)
 	raw, _ := io.ReadAll(resp.Body) // read to the end, so the connection is reused
 	a := answer{status: resp.StatusCode, header: resp.Header}
 	_ = json.Unmarshal(raw, &a.body)
+	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+		comeBack(ctx, resp.Header.Get("Retry-After"))
+	}
 	return a, nil
+}
+
+// comeBack waits as long as a Retry-After of whole seconds asks (until ctx ends), as a
+// person told 服务繁忙，请稍后重试 would: a virtual user that tried again at once would turn a
+// burst the service sheds into a flood of refusals that takes the machine from the work.
+func comeBack(ctx context.Context, retryAfter string) {
+	n, err := strconv.Atoi(retryAfter)
+	if err != nil || n <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(n) * time.Second)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // failure names what went wrong, for the error table.
