@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -62,8 +63,10 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		s.log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"bytes", sw.bytes, "ms", took.Milliseconds(), "ip", s.clientIP(r))
+		// LogAttrs: the typed attributes cost no boxing (one line per request, the hottest log).
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+			slog.Int64("ms", took.Milliseconds()), slog.String("ip", s.clientIP(r)))
 		if s.requests != nil {
 			s.requests.ObserveRequest(r2.Pattern, r.Method, sw.status, took)
 		}
