@@ -94,7 +94,7 @@ func TestAccessibility(t *testing.T) {
 			checkA11y(t, ctx, "the callback's bind tabs")
 			must(t, ctx, logIn(s, mobile, "correct horse battery"))
 			checkA11y(t, ctx, "/user")
-			must(t, ctx, chromedp.Click(chromedp.CSS("#logout-all")), chromedp.WaitVisible(chromedp.CSS("#logout-all-confirm")))
+			must(t, ctx, clickBelowLists("#logout-all"), chromedp.WaitVisible(chromedp.CSS("#logout-all-confirm")))
 			checkA11y(t, ctx, "/user asking before log out everywhere")
 			visit("/login", "#login-signed-in")
 		})

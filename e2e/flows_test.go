@@ -55,7 +55,7 @@ func TestPasswordLogin(t *testing.T) {
 				t.Errorf("remember=%v: localStorage token %v, sessionStorage token %v", remember, local != "", session != "")
 			}
 			// Log out: back to the login page, nothing stored.
-			must(t, ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+			must(t, ctx, clickBelowLists("#logout"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 			local = eval[string](t, ctx, `(localStorage.getItem("user_token") || "") + (sessionStorage.getItem("user_token") || "")`)
 			if local != "" {
 				t.Errorf("a token is still stored after logging out")
@@ -105,7 +105,7 @@ func TestQQFirstTimeExistingThenReturning(t *testing.T) {
 
 	// Log out, then QQ again: a returning user goes straight on, no bind page.
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#logout")),
+		clickBelowLists("#logout"),
 		toQQ(),
 		pickQQUser("10001"),
 		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
@@ -313,6 +313,17 @@ func toQQ() chromedp.Action[chromedp.Void] {
 		chromedp.WaitVisible(chromedp.CSS("#qq-login")),
 		chromedp.Click(chromedp.CSS("#qq-login")),
 		waitQQPage(),
+	)
+}
+
+// clickBelowLists clicks a button of the user centre that sits under its two lists, once
+// they have loaded (aria-busy false): they grow when they do, and a click aimed before
+// lands on whatever moved under it.
+func clickBelowLists(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS(`#user-sessions[aria-busy="false"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#user-events[aria-busy="false"]`)),
+		chromedp.Click(chromedp.CSS(sel)),
 	)
 }
 

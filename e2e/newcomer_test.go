@@ -96,7 +96,7 @@ func TestQQRememberAndLogoutFeedback(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#bind-password"), "correct horse battery"),
 		chromedp.Click(chromedp.CSS("#bind-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#user-profile")),
-		chromedp.Click(chromedp.CSS("#logout")),
+		clickBelowLists("#logout"),
 		chromedp.WaitVisible(chromedp.CSS("#login-notice")),
 	)
 	if got := text(t, ctx, "#login-notice"); got != "已退出登录" {
@@ -121,7 +121,7 @@ func TestQQRememberAndLogoutFeedback(t *testing.T) {
 	shot(t, ctx, "login-while-logged-in")
 	must(t, ctx,
 		chromedp.Click(chromedp.CSS("#login-continue")), chromedp.WaitVisible(chromedp.CSS("#user-profile")),
-		chromedp.Click(chromedp.CSS("#logout-all")),
+		clickBelowLists("#logout-all"),
 		chromedp.WaitVisible(chromedp.CSS("#logout-all-confirm")),
 	)
 	shot(t, ctx, "logout-all-confirm")
@@ -130,7 +130,7 @@ func TestQQRememberAndLogoutFeedback(t *testing.T) {
 		t.Error("取消 did not keep the person logged in on the user centre")
 	}
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#logout-all")),
+		clickBelowLists("#logout-all"),
 		chromedp.Click(chromedp.CSS("#logout-all-yes")),
 		chromedp.WaitVisible(chromedp.CSS("#login-notice")),
 	)

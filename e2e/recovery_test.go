@@ -80,7 +80,7 @@ func TestEmailAndRecovery(t *testing.T) {
 
 	must(t, ctx,
 		chromedp.Navigate(s.url+"/user"), chromedp.WaitVisible(chromedp.CSS("#user-profile")),
-		chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		clickBelowLists("#logout"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.Click(chromedp.CSS("#login-forgot")), chromedp.WaitVisible(chromedp.CSS("#forgot-form")),
 		chromedp.SendKeys(chromedp.CSS("#forgot-email"), "zhao@example.com"),
 		chromedp.Click(chromedp.CSS("#forgot-submit")),

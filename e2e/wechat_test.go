@@ -60,7 +60,7 @@ func TestWeChatQRFirstTimeNewAccountThenReturning(t *testing.T) {
 		t.Errorf("linked accounts = %q", got)
 	}
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#logout")),
+		clickBelowLists("#logout"),
 		chromedp.WaitVisible(chromedp.CSS("#wechat-login")),
 		chromedp.Click(chromedp.CSS("#wechat-login")),
 		pickWeChatUser("wx1"),
@@ -72,7 +72,7 @@ func TestWeChatQRFirstTimeNewAccountThenReturning(t *testing.T) {
 
 	// 取消登录 on WeChat's page comes back with the state and no code: cancelled, not broken.
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#logout")),
+		clickBelowLists("#logout"),
 		chromedp.WaitVisible(chromedp.CSS("#wechat-login")),
 		chromedp.Click(chromedp.CSS("#wechat-login")),
 		chromedp.WaitVisible(chromedp.CSS("button.deny")),

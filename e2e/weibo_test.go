@@ -59,7 +59,7 @@ func TestWeiboFirstTimeNewAccountThenReturning(t *testing.T) {
 	}
 
 	must(t, ctx,
-		chromedp.Click(chromedp.CSS("#logout")),
+		clickBelowLists("#logout"),
 		toWeibo(),
 		pickWeiboUser("6672271347"),
 		chromedp.WaitVisible(chromedp.CSS("#user-profile")),

@@ -73,8 +73,11 @@ const METHODS = { password: '密码登录', register: '注册', qq: 'QQ 登录',
 
 // loadList fills the list sel with the items field of GET path, or says there are none
 // (or that they could not be loaded: failed); it returns the items.
+// The list is aria-busy until its caller has rendered it (done), so that assistive
+// technology, and a test about to click below it, know when it has settled.
 async function loadList(sel, path, field, failed) {
   const list = $(sel);
+  list.setAttribute('aria-busy', 'true');
   const res = await api('GET', path, undefined, { auth: true });
   list.textContent = '';
   const items = (res.ok && res.data[field]) || [];
@@ -108,6 +111,7 @@ async function loadSessions() {
     li.append(what, meta, end);
     list.append(li);
   }
+  list.setAttribute('aria-busy', 'false');
 }
 
 async function endSession(btn, id) {
@@ -137,6 +141,7 @@ async function loadEvents() {
     li.append(what, meta);
     list.append(li);
   }
+  list.setAttribute('aria-busy', 'false');
 }
 
 async function logout(all) {
