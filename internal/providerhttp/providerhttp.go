@@ -8,6 +8,8 @@ package providerhttp
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,6 +41,32 @@ func Client(hc *http.Client, conns int) *http.Client {
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
+}
+
+// ErrTimeout is Fetch's failure when the provider did not answer in time.
+var ErrTimeout = errors.New("timed out")
+
+// Fetch sends req with hc (req's context bounds the call) and reads at most max bytes of
+// the answer, whatever its status. A failure is ErrTimeout when time ran out, otherwise an
+// error that says what failed without the URL, which may hold a secret or a token.
+func Fetch(hc *http.Client, req *http.Request, max int64) (body []byte, status int, err error) {
+	ctx := req.Context()
+	resp, err := hc.Do(req)
+	if err != nil {
+		if IsTimeout(ctx, err) {
+			return nil, 0, ErrTimeout
+		}
+		return nil, 0, fmt.Errorf("transport: %s", Scrub(err))
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, max))
+	if err != nil {
+		if IsTimeout(ctx, err) {
+			return nil, 0, ErrTimeout
+		}
+		return nil, 0, fmt.Errorf("read body: %v", err)
+	}
+	return body, resp.StatusCode, nil
 }
 
 // IsTimeout reports whether a call bounded by ctx failed with err because time ran out.

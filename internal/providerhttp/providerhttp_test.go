@@ -2,6 +2,7 @@ package providerhttp
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -87,5 +88,41 @@ func TestClientCapsConnections(t *testing.T) {
 	defer mu.Unlock()
 	if opened > 4 {
 		t.Errorf("40 concurrent calls opened %d connections; want at most 4", opened)
+	}
+}
+
+// Fetch reads the answer whatever its status, at most max bytes, and tells a timeout from
+// other failures without the URL.
+func TestFetch(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/slow":
+			<-r.Context().Done()
+		case "/big":
+			_, _ = w.Write([]byte(strings.Repeat("x", 100)))
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error_code":21325}`))
+		}
+	}))
+	defer srv.Close()
+	c := Client(nil, 4)
+	req, _ := http.NewRequest("GET", srv.URL+"/err", nil)
+	if b, status, err := Fetch(c, req, 1<<10); err != nil || status != 400 || string(b) != `{"error_code":21325}` {
+		t.Errorf("a 400 with a body = %q, %d, %v; want both", b, status, err)
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/big", nil)
+	if b, _, err := Fetch(c, req, 10); err != nil || len(b) != 10 {
+		t.Errorf("an answer over max = %d bytes, %v; want 10", len(b), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, "GET", srv.URL+"/slow?secret=SECRET", nil)
+	if _, _, err := Fetch(c, req, 10); !errors.Is(err, ErrTimeout) {
+		t.Errorf("no answer in time = %v, want ErrTimeout", err)
+	}
+	req, _ = http.NewRequest("GET", "http://127.0.0.1:1/?secret=SECRET", nil)
+	if _, _, err := Fetch(c, req, 10); err == nil || errors.Is(err, ErrTimeout) || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("refused connection = %v; want a failure without the URL", err)
 	}
 }

@@ -8,12 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/renran/accounts/internal/providerhttp"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/renran/accounts/internal/providerhttp"
 )
 
 // DefaultBaseURL is where QQ Connect lives.
@@ -200,23 +200,15 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", ErrUnavailable)
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if providerhttp.IsTimeout(ctx, err) {
-			return nil, ErrTimeout
-		}
-		return nil, fmt.Errorf("%w: transport: %s", ErrUnavailable, providerhttp.Scrub(err))
+	b, status, err := providerhttp.Fetch(c.hc, req, maxBody)
+	if errors.Is(err, providerhttp.ErrTimeout) {
+		return nil, ErrTimeout
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		if providerhttp.IsTimeout(ctx, err) {
-			return nil, ErrTimeout
-		}
-		return nil, fmt.Errorf("%w: read body", ErrUnavailable)
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: http status %d", ErrUnavailable, resp.StatusCode)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: http status %d", ErrUnavailable, status)
 	}
 	return b, nil
 }

@@ -10,12 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/renran/accounts/internal/providerhttp"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/renran/accounts/internal/providerhttp"
 )
 
 // The real service's hosts.
@@ -180,24 +180,15 @@ func (c *Client) get(ctx context.Context, path string, q url.Values) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if providerhttp.IsTimeout(ctx, err) {
-			return nil, ErrTimeout
-		}
-		// The URL holds the secret or a token: say only the path.
-		return nil, fmt.Errorf("%w: GET %s: %s", ErrUnavailable, path, providerhttp.Scrub(err))
+	raw, status, err := providerhttp.Fetch(c.hc, req, maxBody)
+	if errors.Is(err, providerhttp.ErrTimeout) {
+		return nil, ErrTimeout
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ErrTimeout
-		}
-		return nil, fmt.Errorf("%w: read: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: GET %s: %v", ErrUnavailable, path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: HTTP %d", ErrUnavailable, status)
 	}
 	return raw, nil
 }

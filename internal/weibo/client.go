@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/renran/accounts/internal/providerhttp"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/renran/accounts/internal/providerhttp"
 )
 
 // DefaultBaseURL is where Weibo's API lives.
@@ -162,23 +163,15 @@ func (c *Client) do(ctx context.Context, method, path string, form url.Values, t
 		req.Header.Set("Authorization", "OAuth2 "+token)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
+	raw, status, err := providerhttp.Fetch(c.hc, req, maxBody)
+	if errors.Is(err, providerhttp.ErrTimeout) {
+		return nil, 0, ErrTimeout
+	}
 	if err != nil {
-		if providerhttp.IsTimeout(ctx, err) {
-			return nil, 0, ErrTimeout
-		}
-		return nil, 0, fmt.Errorf("%w: %s %s: %s", ErrUnavailable, method, strings.SplitN(path, "?", 2)[0], providerhttp.Scrub(err))
+		return nil, 0, fmt.Errorf("%w: %s %s: %v", ErrUnavailable, method, strings.SplitN(path, "?", 2)[0], err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, 0, ErrTimeout
-		}
-		return nil, 0, fmt.Errorf("%w: read: %v", ErrUnavailable, err)
+	if status >= 500 {
+		return nil, 0, fmt.Errorf("%w: HTTP %d", ErrUnavailable, status)
 	}
-	if resp.StatusCode >= 500 {
-		return nil, 0, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
-	}
-	return raw, resp.StatusCode, nil
+	return raw, status, nil
 }
