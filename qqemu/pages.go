@@ -17,8 +17,8 @@ import (
 // before would see it (qqemu_user=new: a new user); scripts and load tests use it to stand
 // for the browser's round trip.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	s.count("authorize")
-	s.wait(r)
+	s.Counts.Add("authorize")
+	s.Latency.Wait(r)
 	q := r.URL.Query()
 	code := s.checkAuthorize(q)
 	if code != 0 {

@@ -8,7 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/renran/accounts/internal/emukit"
 )
 
 // descriptions are QQ's error_description texts (docs/qq-connect.md §6). 100001 keeps the
@@ -57,21 +58,16 @@ func params(r *http.Request) url.Values {
 	return r.URL.Query()
 }
 
-// wait applies the configured latency, giving up when the client does.
-func (s *Server) wait(r *http.Request) { s.latency.Wait(r) }
-
 // applyFault writes the fault's answer and reports whether it did. jsonp says whether the
 // endpoint's errors are JSONP-wrapped by default.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, endpoint string, jsonp bool) bool {
-	f, ok := s.faults.Take(endpoint)
+	f, ok := s.Faults.Take(endpoint)
 	if !ok {
 		return false
 	}
 	switch f.Kind {
 	case "http500":
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte("<html><body>500 Internal Server Error</body></html>"))
+		emukit.WriteHTTP500(w)
 	case "timeout":
 		<-r.Context().Done()
 	case "malformed":
@@ -133,8 +129,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 // handleToken handles GET|POST /oauth2.0/token for authorization_code and refresh_token,
 // checking in QQ's order (docs/qq-connect.md §10.6).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	s.count("token")
-	s.wait(r)
+	s.Counts.Add("token")
+	s.Latency.Wait(r)
 	p := params(r)
 	asJSON := p.Get("fmt") == "json"
 	if s.applyFault(w, r, "token", !asJSON) {
@@ -271,8 +267,8 @@ func (s *Server) RevokeTokens(uin string) {
 // handleMe handles /oauth2.0/me: JSONP by default, JSON with fmt=json, unionid on request
 // when the app has the permission (error 100048 otherwise, with no openid).
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	s.count("me")
-	s.wait(r)
+	s.Counts.Add("me")
+	s.Latency.Wait(r)
 	p := params(r)
 	asJSON := p.Get("fmt") == "json"
 	if s.applyFault(w, r, "me", !asJSON) {
@@ -328,8 +324,8 @@ type userInfo struct {
 
 // handleUserInfo handles /user/get_user_info.
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
-	s.count("user_info")
-	s.wait(r)
+	s.Counts.Add("user_info")
+	s.Latency.Wait(r)
 	if s.applyFault(w, r, "user_info", false) {
 		return
 	}
@@ -389,26 +385,17 @@ type settings struct {
 // login page's 新 QQ 用户 button makes, answered as {"uin", "nickname"}; scripts then approve
 // as it with qqemu_user=<uin>. The body, optional, is {"nickname"}.
 func (s *Server) handleAddUser(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Nickname string `json:"nickname"`
+	name, ok := emukit.NewUserName(w, r, "nickname", 20)
+	if !ok {
+		return
 	}
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil || utf8.RuneCountInString(in.Nickname) > 20 {
-			http.Error(w, `bad user: want {"nickname"} (at most 20 characters) or no body`, http.StatusBadRequest)
-			return
-		}
-	}
-	u := s.AddUser(in.Nickname)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(map[string]string{"uin": u.UIN, "nickname": u.Nickname})
+	u := s.AddUser(name)
+	emukit.WriteCreated(w, map[string]string{"uin": u.UIN, "nickname": u.Nickname})
 }
 
 func (s *Server) handleGetSettings(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	st := settings{LatencyMS: int(s.latency.Get() / time.Millisecond), ExpiresIn: s.expires, Faults: s.faults.List()}
+	st := settings{LatencyMS: int(s.Latency.Get() / time.Millisecond), ExpiresIn: s.expires, Faults: s.Faults.List()}
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(st)
@@ -428,7 +415,7 @@ func (s *Server) handlePutSettings(w http.ResponseWriter, r *http.Request) {
 		s.expires = st.ExpiresIn
 	}
 	s.mu.Unlock()
-	s.faults.Set(st.Faults)
+	s.Faults.Set(st.Faults)
 	s.handleGetSettings(w, r)
 }
 

@@ -93,9 +93,7 @@ type Server struct {
 	apps map[string]*App
 	mux  *http.ServeMux
 
-	latency emukit.Latency
-	faults  emukit.Faults
-	calls   emukit.Calls
+	emukit.Knobs // SetLatency, InjectFault, ClearFaults, Calls: "authorize", "token", "me", "user_info"
 
 	mu       sync.Mutex
 	users    []User
@@ -170,7 +168,7 @@ func New(cfg Config) *Server {
 		s.usersByU[u.UIN] = len(s.users)
 		s.users = append(s.users, u)
 	}
-	s.latency.Set(cfg.Latency)
+	s.Latency.Set(cfg.Latency)
 	s.routes()
 	return s
 }
@@ -206,20 +204,6 @@ func handleFavicon(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
-
-// SetLatency sets the delay added before every protocol answer.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
-
-// InjectFault adds a fault; faults are tried in the order they were added.
-func (s *Server) InjectFault(f Fault) { s.faults.Add(f) }
-
-// ClearFaults removes every injected fault.
-func (s *Server) ClearFaults() { s.faults.Set(nil) }
-
-// Calls reports how many requests an endpoint ("authorize", "token", "me", "user_info") has had.
-func (s *Server) Calls(endpoint string) int64 { return s.calls.Get(endpoint) }
-
-func (s *Server) count(endpoint string) { s.calls.Add(endpoint) }
 
 // firstNewUIN is where the QQ numbers of new users start: a random 10-digit number, so
 // that a new user of this run never has the number (and so the openid) of a new user of
@@ -367,10 +351,4 @@ func (a *App) allows(redirectURI string) bool {
 	return false
 }
 
-func hex32() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
+func hex32() string { return strings.ToUpper(emukit.RandomHex(16)) }

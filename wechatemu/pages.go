@@ -102,7 +102,7 @@ func mpScope(scope string) string {
 // handleQRConnect handles the website app's QR page: a QR code of the scan URL and, for
 // development, the test users to "scan as".
 func (s *Server) handleQRConnect(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("qrconnect")
+	s.Counts.Add("qrconnect")
 	q := r.URL.Query()
 	if msg := s.checkAuthorize(q, Website, "snsapi_login"); msg != "" {
 		errorPage(w, msg)
@@ -120,7 +120,7 @@ func (s *Server) handleQRConnect(w http.ResponseWriter, r *http.Request) {
 
 // handleMPAuthorize handles the official account's authorize page, inside WeChat only.
 func (s *Server) handleMPAuthorize(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("authorize")
+	s.Counts.Add("authorize")
 	q := r.URL.Query()
 	if !strings.Contains(r.UserAgent(), "MicroMessenger") {
 		errorPage(w, "请在微信客户端打开链接")

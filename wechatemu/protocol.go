@@ -9,8 +9,8 @@ import (
 // WeChat's order (appid, secret, grant_type, code); HTTP 200 either way. A code is burnt by
 // the first exchange that names it with its app, even when a fault answers that call.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("token")
-	s.wait(r)
+	s.Counts.Add("token")
+	s.Latency.Wait(r)
 	q := r.URL.Query()
 	appID, secret, code := q.Get("appid"), q.Get("secret"), q.Get("code")
 	a, known := s.app(appID)
@@ -84,8 +84,8 @@ func (s *Server) writeToken(w http.ResponseWriter, a App, tok string, withUnionI
 // is replaced, a live one renewed in place; the refresh token itself lives 30 days and is
 // not renewed.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("refresh")
-	s.wait(r)
+	s.Counts.Add("refresh")
+	s.Latency.Wait(r)
 	if s.applyFault(w, r, "refresh") {
 		return
 	}
@@ -149,8 +149,8 @@ func (s *Server) lookup(token, openid string) (tokenRec, int) {
 // since 2021-10-20 (sex 0, empty region), privilege [], unionid when the app is bound;
 // 48001 for a snsapi_base token.
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("userinfo")
-	s.wait(r)
+	s.Counts.Add("userinfo")
+	s.Latency.Wait(r)
 	if s.applyFault(w, r, "userinfo") {
 		return
 	}
@@ -178,8 +178,8 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 
 // handleAuth handles GET /sns/auth: errcode 0 for a live token of that openid, else 40003.
 func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("auth")
-	s.wait(r)
+	s.Counts.Add("auth")
+	s.Latency.Wait(r)
 	if s.applyFault(w, r, "auth") {
 		return
 	}

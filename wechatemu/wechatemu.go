@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"github.com/renran/accounts/internal/emukit"
@@ -105,20 +104,18 @@ type tokenRec struct {
 
 // Server is the emulator; an http.Handler.
 type Server struct {
-	cfg     Config
-	mux     *http.ServeMux
-	latency emukit.Latency
-	mu      sync.Mutex
-	users   map[string]User
-	order   []string
-	flows   map[string]flow    // QR uuid → the authorize request it shows
-	codes   map[string]codeRec // used codes are kept (40163) until they expire
-	tokens  map[string]tokenRec
-	refresh map[string]string // refresh token → access token
-	latest  map[string]string // app+" "+user → the user's current access token in that app
-	faults  emukit.Faults
-	calls   emukit.Calls
-	newSeq  atomic.Int64
+	cfg          Config
+	mux          *http.ServeMux
+	emukit.Knobs // SetLatency, InjectFault, ClearFaults, Calls: "qrconnect", "authorize", "token", "refresh", "userinfo", "auth"
+	mu           sync.Mutex
+	users        map[string]User
+	order        []string
+	flows        map[string]flow    // QR uuid → the authorize request it shows
+	codes        map[string]codeRec // used codes are kept (40163) until they expire
+	tokens       map[string]tokenRec
+	refresh      map[string]string // refresh token → access token
+	latest       map[string]string // app+" "+user → the user's current access token in that app
+	newSeq       atomic.Int64
 }
 
 // New returns an emulator.
@@ -139,7 +136,7 @@ func New(cfg Config) *Server {
 		s.users[u.ID] = u
 		s.order = append(s.order, u.ID)
 	}
-	s.latency.Set(cfg.Latency)
+	s.Latency.Set(cfg.Latency)
 	s.mux.HandleFunc("GET /connect/qrconnect", s.handleQRConnect)
 	s.mux.HandleFunc("GET /connect/oauth2/authorize", s.handleMPAuthorize)
 	s.mux.HandleFunc("GET /connect/qrcode/{uuid}", s.handleQRCode)
@@ -158,21 +155,9 @@ func New(cfg Config) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// SetLatency changes the added latency.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
-
-// InjectFault adds a fault; ClearFaults removes them all.
-func (s *Server) InjectFault(f Fault) { s.faults.Add(f) }
-
-// ClearFaults removes every fault.
-func (s *Server) ClearFaults() { s.faults.Set(nil) }
-
-// Calls counts the calls of an endpoint.
-func (s *Server) Calls(endpoint string) int64 { return s.calls.Get(endpoint) }
-
 // AddUser adds a new test user and returns it.
 func (s *Server) AddUser(nickname string) User {
-	id := fmt.Sprintf("new%d-%s", s.newSeq.Add(1), randomHex(3))
+	id := fmt.Sprintf("new%d-%s", s.newSeq.Add(1), emukit.RandomHex(3))
 	if nickname == "" {
 		nickname = "微信用户" + id[len(id)-4:]
 	}
@@ -218,12 +203,6 @@ func (s *Server) user(id string) (User, bool) {
 	return u, ok
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // randomAlnum is n letters and digits, as WeChat's codes are.
 func randomAlnum(n int) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -235,10 +214,8 @@ func randomAlnum(n int) string {
 	return string(b)
 }
 
-func (s *Server) wait(r *http.Request) { s.latency.Wait(r) }
-
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, endpoint string) bool {
-	f, ok := s.faults.Take(endpoint)
+	f, ok := s.Faults.Take(endpoint)
 	if !ok {
 		return false
 	}
@@ -279,7 +256,7 @@ func writeError(w http.ResponseWriter, code int) {
 	if msg == "" {
 		msg = "emulated error"
 	}
-	rid := fmt.Sprintf("%s-%s-%s", randomHex(4), randomHex(4), randomHex(4))
+	rid := fmt.Sprintf("%s-%s-%s", emukit.RandomHex(4), emukit.RandomHex(4), emukit.RandomHex(4))
 	writeJSON(w, []field{{"errcode", code}, {"errmsg", msg + ", rid: " + rid}})
 }
 
@@ -339,20 +316,10 @@ func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request) {
 
 // handleAddUser handles POST /_wechatemu/users: a new test user, {"id", "nickname"}.
 func (s *Server) handleAddUser(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Nickname string `json:"nickname"`
+	name, ok := emukit.NewUserName(w, r, "nickname", 32)
+	if !ok {
+		return
 	}
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil || len([]rune(in.Nickname)) > 32 {
-			http.Error(w, `bad user: want {"nickname"} (at most 32 characters) or no body`, http.StatusBadRequest)
-			return
-		}
-	}
-	u := s.AddUser(in.Nickname)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	b, _ := json.Marshal(map[string]string{"id": u.ID, "nickname": u.Nickname})
-	_, _ = w.Write(b)
+	u := s.AddUser(name)
+	emukit.WriteCreated(w, map[string]string{"id": u.ID, "nickname": u.Nickname})
 }

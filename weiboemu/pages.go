@@ -53,7 +53,7 @@ func join(redirect, query string) string {
 // layout for display=mobile), or Weibo's error page. weiboemu_user=<uid> approves as that
 // test user at once (weiboemu_user=new: a new user).
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("authorize")
+	s.Counts.Add("authorize")
 	p := params(r)
 	clientID, redirect, state := p("client_id"), p("redirect_uri"), p("state")
 	if msg := s.checkAuthorize(clientID, redirect, p("response_type")); msg != "" {

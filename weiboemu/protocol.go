@@ -9,8 +9,8 @@ import (
 // handleToken handles /oauth2/access_token: POST only, parameters in the body or the query.
 // The code is used up by the first exchange that names it, whatever happens next.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("token")
-	s.wait(r)
+	s.Counts.Add("token")
+	s.Latency.Wait(r)
 	const req = "/oauth2/access_token"
 	if r.Method != http.MethodPost {
 		writeError(w, req, 10021, "")
@@ -76,8 +76,8 @@ func (s *Server) lookup(token string) (tokenRec, int) {
 // handleTokenInfo handles POST /oauth2/get_token_info: the doc's body, uid and appkey as
 // numbers, scope null.
 func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("token_info")
-	s.wait(r)
+	s.Counts.Add("token_info")
+	s.Latency.Wait(r)
 	const req = "/oauth2/get_token_info"
 	if r.Method != http.MethodPost {
 		writeError(w, req, 10021, "")
@@ -104,8 +104,8 @@ func (s *Server) handleTokenInfo(w http.ResponseWriter, r *http.Request) {
 // handleUsersShow handles GET /2/users/show.json: the token as access_token or in
 // "Authorization: OAuth2 …", the user by uid.
 func (s *Server) handleUsersShow(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add("users_show")
-	s.wait(r)
+	s.Counts.Add("users_show")
+	s.Latency.Wait(r)
 	const req = "/2/users/show.json"
 	if r.Method != http.MethodGet {
 		writeError(w, req, 10021, "")

@@ -17,7 +17,6 @@ package weiboemu
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"github.com/renran/accounts/internal/emukit"
@@ -86,18 +85,16 @@ type tokenRec struct {
 
 // Server is the emulator; it is an http.Handler.
 type Server struct {
-	cfg     Config
-	mux     *http.ServeMux
-	latency emukit.Latency
-	mu      sync.Mutex
-	users   map[string]User
-	order   []string
-	codes   map[string]codeRec
-	tokens  map[string]tokenRec
-	byUser  map[string]string // app+" "+uid → its token (Weibo hands the same one back)
-	faults  emukit.Faults
-	calls   emukit.Calls
-	nextUID atomic.Int64
+	cfg          Config
+	mux          *http.ServeMux
+	emukit.Knobs // SetLatency, InjectFault, ClearFaults, Calls: "authorize", "token", "token_info", "users_show"
+	mu           sync.Mutex
+	users        map[string]User
+	order        []string
+	codes        map[string]codeRec
+	tokens       map[string]tokenRec
+	byUser       map[string]string // app+" "+uid → its token (Weibo hands the same one back)
+	nextUID      atomic.Int64
 }
 
 // New returns an emulator.
@@ -115,7 +112,7 @@ func New(cfg Config) *Server {
 		s.users[u.UID] = u
 		s.order = append(s.order, u.UID)
 	}
-	s.latency.Set(cfg.Latency)
+	s.Latency.Set(cfg.Latency)
 	// New users get 10-digit uids starting at a random point, so runs do not collide.
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -132,18 +129,6 @@ func New(cfg Config) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
-// SetLatency changes the added latency.
-func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
-
-// InjectFault adds a fault.
-func (s *Server) InjectFault(f Fault) { s.faults.Add(f) }
-
-// ClearFaults removes every fault.
-func (s *Server) ClearFaults() { s.faults.Set(nil) }
-
-// Calls counts the calls of an endpoint: authorize, token, token_info, users_show.
-func (s *Server) Calls(endpoint string) int64 { return s.calls.Get(endpoint) }
 
 // AddUser adds a test user with a new uid and returns it.
 func (s *Server) AddUser(name string) User {
@@ -177,17 +162,11 @@ func (s *Server) user(uid string) (User, bool) {
 
 // newCode mints a code for uid: 32 lower-case hex characters.
 func (s *Server) newCode(app, uid, redirect string) string {
-	c := randomHex(16)
+	c := emukit.RandomHex(16)
 	s.mu.Lock()
 	s.codes[c] = codeRec{app: app, uid: uid, redirect: redirect, expires: s.cfg.Now().Add(CodeTTL)}
 	s.mu.Unlock()
 	return c
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // tokenFor returns the user's token for app: the same one while it lives.
@@ -211,21 +190,16 @@ func (s *Server) tokenFor(app, uid string) (string, tokenRec) {
 	return t, rec
 }
 
-// wait applies the latency, giving up when the client does.
-func (s *Server) wait(r *http.Request) { s.latency.Wait(r) }
-
 // applyFault writes an injected failure for endpoint (request is the path Weibo names in
 // its error bodies) and reports whether it did.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, endpoint, request string) bool {
-	f, ok := s.faults.Take(endpoint)
+	f, ok := s.Faults.Take(endpoint)
 	if !ok {
 		return false
 	}
 	switch f.Kind {
 	case "http500":
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte("<html><body>500 Internal Server Error</body></html>"))
+		emukit.WriteHTTP500(w)
 	case "garbage":
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html><body>新浪微博 - 系统繁忙</body></html>"))
@@ -346,20 +320,10 @@ func escapeXML(s string) string {
 // handleAddUser handles POST /_weiboemu/users (emulator-only): a new test user, answered
 // as {"uid", "screen_name"}. The body, optional, is {"screen_name"}.
 func (s *Server) handleAddUser(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ScreenName string `json:"screen_name"`
+	name, ok := emukit.NewUserName(w, r, "screen_name", 30)
+	if !ok {
+		return
 	}
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil || len([]rune(in.ScreenName)) > 30 {
-			http.Error(w, `bad user: want {"screen_name"} (at most 30 characters) or no body`, http.StatusBadRequest)
-			return
-		}
-	}
-	u := s.AddUser(in.ScreenName)
-	b, _ := json.Marshal(map[string]string{"uid": u.UID, "screen_name": u.ScreenName})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(b)
+	u := s.AddUser(name)
+	emukit.WriteCreated(w, map[string]string{"uid": u.UID, "screen_name": u.ScreenName})
 }

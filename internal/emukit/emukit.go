@@ -5,11 +5,75 @@
 package emukit
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
+
+// Knobs are an emulator's test controls. Embedded in an emulator's server, SetLatency,
+// InjectFault, ClearFaults and Calls are the emulator's own methods.
+type Knobs struct {
+	Latency Latency
+	Faults  Faults
+	Counts  Calls
+}
+
+// SetLatency changes the latency added before the API answers.
+func (k *Knobs) SetLatency(d time.Duration) { k.Latency.Set(d) }
+
+// InjectFault adds a fault.
+func (k *Knobs) InjectFault(f Fault) { k.Faults.Add(f) }
+
+// ClearFaults removes every fault.
+func (k *Knobs) ClearFaults() { k.Faults.Set(nil) }
+
+// Calls counts the calls of an endpoint (the emulator's package says its endpoints' names).
+func (k *Knobs) Calls(endpoint string) int64 { return k.Counts.Get(endpoint) }
+
+// RandomHex returns n random bytes in hex.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// WriteHTTP500 answers as a provider's front end does when its back end fails.
+func WriteHTTP500(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte("<html><body>500 Internal Server Error</body></html>"))
+}
+
+// NewUserName reads the optional body of an emulator's "add a test user" call,
+// {"<field>": "name"} with a name of at most max characters; an empty body is no name. On a
+// bad body it answers 400 and returns false.
+func NewUserName(w http.ResponseWriter, r *http.Request, field string, max int) (string, bool) {
+	if r.ContentLength == 0 {
+		return "", true
+	}
+	var in map[string]string
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&in)
+	_, named := in[field]
+	if err != nil || len(in) > 1 || (len(in) == 1 && !named) || utf8.RuneCountInString(in[field]) > max {
+		http.Error(w, fmt.Sprintf(`bad user: want {"%s"} (at most %d characters) or no body`, field, max), http.StatusBadRequest)
+		return "", false
+	}
+	return in[field], true
+}
+
+// WriteCreated answers 201 with v as JSON.
+func WriteCreated(w http.ResponseWriter, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write(b)
+}
 
 // Fault is an injected failure of one endpoint. Kind and Code mean what each emulator says
 // (an error body with Code, "http500", "timeout", …). Times is how many requests it hits;

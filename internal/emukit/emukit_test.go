@@ -3,6 +3,8 @@ package emukit
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +62,30 @@ func TestCalls(t *testing.T) {
 	c.Add("token")
 	if c.Get("token") != 2 || c.Get("me") != 0 {
 		t.Errorf("calls = %d, %d", c.Get("token"), c.Get("me"))
+	}
+}
+
+func TestNewUserName(t *testing.T) {
+	for _, tc := range []struct {
+		body   string
+		name   string
+		wantOK bool
+	}{
+		{"", "", true},
+		{`{"nickname":"小荏"}`, "小荏", true},
+		{`{}`, "", true},
+		{`{"nickname":"一二三四五"}`, "一二三四五", true},
+		{`{"nickname":"一二三四五六"}`, "", false}, // over 5 characters
+		{`{"screen_name":"x"}`, "", false},   // another field
+		{`{"nickname":"x","extra":"y"}`, "", false},
+		{`{"nickname":1}`, "", false},
+		{`not json`, "", false},
+	} {
+		r := httptest.NewRequest("POST", "/users", strings.NewReader(tc.body))
+		w := httptest.NewRecorder()
+		name, ok := NewUserName(w, r, "nickname", 5)
+		if ok != tc.wantOK || name != tc.name || (!ok && w.Code != http.StatusBadRequest) {
+			t.Errorf("%q: %q, %v (status %d); want %q, %v", tc.body, name, ok, w.Code, tc.name, tc.wantOK)
+		}
 	}
 }
