@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"github.com/renran/accounts/internal/emukit"
 	"net/http"
@@ -268,28 +267,9 @@ type field struct {
 // writeJSON answers 200 under text/plain, the fields in WeChat's order, "/" escaped as "\/"
 // and non-ASCII kept as UTF-8.
 func writeJSON(w http.ResponseWriter, fields []field) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(plain(f.k))
-		b.WriteByte(':')
-		b.Write(plain(f.v))
-	}
-	b.WriteByte('}')
+	b := emukit.OrderedJSON(len(fields), func(i int) (string, any) { return fields[i].k, fields[i].v })
 	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write(bytes.ReplaceAll(b.Bytes(), []byte("/"), []byte(`\/`)))
-}
-
-// plain encodes v as JSON without escaping &, < and >.
-func plain(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	_, _ = w.Write(bytes.ReplaceAll(b, []byte("/"), []byte(`\/`)))
 }
 
 func (s *Server) avatarURL(user string) string {

@@ -15,9 +15,7 @@
 package weiboemu
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"github.com/renran/accounts/internal/emukit"
 	"net/http"
@@ -252,27 +250,7 @@ type kv struct {
 
 // marshalOrdered writes an object in the given key order, with "/" unescaped as Weibo does.
 func marshalOrdered(fields []kv) []byte {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(plainJSON(f.k))
-		b.WriteByte(':')
-		b.Write(plainJSON(f.v))
-	}
-	b.WriteByte('}')
-	return []byte(b.String())
-}
-
-// plainJSON encodes v without escaping &, < and > (Weibo does not).
-func plainJSON(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	return emukit.OrderedJSON(len(fields), func(i int) (string, any) { return fields[i].k, fields[i].v })
 }
 
 // writeJSON answers under text/plain;charset=UTF-8, as Weibo was seen to.

@@ -5,6 +5,7 @@
 package emukit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -65,6 +66,28 @@ func NewUserName(w http.ResponseWriter, r *http.Request, field string, max int) 
 		return "", false
 	}
 	return in[field], true
+}
+
+// OrderedJSON encodes an object of n members in the order the providers write them
+// (member(i) gives the i-th key and value), with &, < and > unescaped as they leave them.
+func OrderedJSON(n int, member func(i int) (string, any)) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, v := member(i)
+		_ = enc.Encode(k)
+		b.Truncate(b.Len() - 1) // Encode ends with a newline
+		b.WriteByte(':')
+		_ = enc.Encode(v)
+		b.Truncate(b.Len() - 1)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // WriteCreated answers 201 with v as JSON.
